@@ -1,0 +1,1 @@
+"""Shared pieces: code tables, validators, PDF rendering, formatting."""

@@ -1,0 +1,1 @@
+"""Layanan Mandiri: the residents' self-service portal (NIK + PIN), one security boundary."""

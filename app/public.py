@@ -1,0 +1,45 @@
+"""The village's public page (``/``), the language switch and security headers."""
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask_appbuilder import IndexView, expose
+
+from app.residents.services import village_values
+
+
+class PublicIndexView(IndexView):
+    """``/``: village name, logo, contact and service hours, with links to both logins."""
+
+    @expose("/")
+    def index(self):
+        return render_template("public/index.html", village=village_values())
+
+
+def _safe_back(target):
+    """A same-site path to go back to, else ``/``."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def set_language(code):
+    """Remember the chosen language (``id`` or ``en``) and go back where the user was."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["locale"] = code
+    return redirect(_safe_back(request.args.get("next")))
+
+
+def security_headers(response):
+    """Headers every page gets: no MIME sniffing, no framing by other sites, no referrer leak."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def init_public(app):
+    """Register the language route and the security headers on ``app``."""
+    app.add_url_rule("/bahasa/<code>", "set_language", set_language)
+    app.after_request(security_headers)

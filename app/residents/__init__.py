@@ -1,0 +1,1 @@
+"""The register: village profile, areas (dusun/RW/RT), families (KK), residents, officials."""

@@ -1,0 +1,143 @@
+"""Register services: plain values for pages and PDFs, and register look-ups.
+
+Templates and PDFs get plain dicts of strings from here, never ORM objects (STYLE.md habit 8).
+"""
+import os
+from datetime import date
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from app.core.formatting import long_date
+from app.core.nik import mask_nik
+from app.core.pdf import image_data_uri
+from app.extensions import db
+from app.residents.models import Village
+
+DEFAULT_LOGO = "img/balai-logo.png"
+
+
+def get_village():
+    """Return the :class:`Village` row, or None before the village is set up."""
+    return db.session.scalar(select(Village).order_by(Village.id).limit(1))
+
+
+def village_values(village=None, *, with_logo=False):
+    """The village profile as plain strings.
+
+    Args:
+        village: a :class:`Village` (default: the installed one); may be None.
+        with_logo: also return the logo as a ``data:`` URI (for PDFs), else ``logo_url``.
+
+    Returns:
+        dict with name, code, kecamatan, kabupaten, province, address, phone, email,
+        service_hours, account_requirements (list of str), logo_url, logo (data URI or None).
+    """
+    village = village or get_village()
+    if village is None:
+        return {"name": "Balai", "code": "", "kecamatan": "", "kabupaten": "", "province": "",
+                "address": "", "phone": "", "email": "", "service_hours": "",
+                "account_requirements": [], "logo_url": url_for("static", filename=DEFAULT_LOGO),
+                "logo": None}
+    values = {
+        "name": village.name, "code": village.code, "kecamatan": village.kecamatan_name,
+        "kabupaten": village.regency_name, "province": village.province_name,
+        "address": village.address or "", "phone": village.phone or "", "email": village.email or "",
+        "service_hours": village.service_hours or "",
+        "account_requirements": [line.strip() for line in (village.account_requirements or "").splitlines()
+                                 if line.strip()],
+        "logo_url": url_for("static", filename=DEFAULT_LOGO),
+        "logo": None,
+    }
+    if with_logo:
+        values["logo"] = image_data_uri(_logo_path(village), max_px=300)
+    return values
+
+
+def _logo_path(village):
+    """Absolute path of the village logo (uploaded, else the bundled emblem)."""
+    if village is not None and village.logo:
+        path = os.path.join(current_app.config["UPLOAD_FOLDER"], os.path.basename(village.logo))
+        if os.path.isfile(path):
+            return path
+    return os.path.join(current_app.static_folder, DEFAULT_LOGO)
+
+
+def _name(obj):
+    return obj.name if obj is not None else ""
+
+
+def area_values(area):
+    """``{"rt": str, "rw": str, "dusun": str}`` for an area (empty strings where missing)."""
+    path = area.path() if area is not None else {}
+    return {key: path.get(key) or "" for key in ("rt", "rw", "dusun")}
+
+
+def resident_values(resident):
+    """A resident's biodata as plain strings (dates in the current locale).
+
+    Returns:
+        dict with nik, name, birth_place, birth_date, sex, religion, education, occupation,
+        marital_status, family_relationship, blood_type, citizenship, father_name,
+        mother_name, kk_number, address, rt, rw, dusun, phone, email, basic_status.
+    """
+    family = resident.family
+    area = area_values(family.area if family else None)
+    return {
+        "nik": resident.nik, "name": resident.name, "birth_place": resident.birth_place or "",
+        "birth_date": long_date(resident.birth_date), "sex": _name(resident.sex),
+        "religion": _name(resident.religion), "education": _name(resident.education),
+        "occupation": _name(resident.occupation), "marital_status": _name(resident.marital_status),
+        "family_relationship": _name(resident.family_relationship),
+        "blood_type": _name(resident.blood_type), "citizenship": _name(resident.citizenship),
+        "father_name": resident.father_name or "", "mother_name": resident.mother_name or "",
+        "kk_number": family.kk_number if family else "", "address": family.address if family else "",
+        **area, "phone": resident.phone or "", "email": resident.email or "",
+        "basic_status": _name(resident.basic_status),
+    }
+
+
+def family_values(family):
+    """A family card as plain values: header fields and the active members in KK order.
+
+    Returns:
+        dict with kk_number, head_name, address, rt, rw, dusun and ``members`` (list of
+        :func:`resident_values` dicts, head first: DOMAIN.md §1).
+    """
+    members = [resident_values(m) for m in family.active_members()]
+    head = family.head
+    return {"kk_number": family.kk_number, "head_name": head.name if head else "",
+            "address": family.address or "", **area_values(family.area), "members": members}
+
+
+def _pdf_common(village=None):
+    village = village or get_village()
+    return {"village": village_values(village, with_logo=True), "paper": "F4",
+            "printed_on": long_date(date.today())}
+
+
+def biodata_context(resident):
+    """Context for ``pdf/biodata.html`` (see its header comment for the shape)."""
+    values = resident_values(resident)
+    values["photo"] = image_data_uri(photo_path(resident), max_px=400) if resident.photo else None
+    return {**_pdf_common(), "resident": values}
+
+
+def family_card_context(family):
+    """Context for ``pdf/family_card.html``."""
+    return {**_pdf_common(), "family": family_values(family)}
+
+
+def pin_slip_context(resident, pin, portal_url):
+    """Context for ``pdf/pin_slip.html``: the PIN appears only in this printout."""
+    return {**_pdf_common(), "paper": "A4",
+            "slip": {"name": resident.name, "masked_nik": mask_nik(resident.nik), "pin": pin,
+                     "portal_url": portal_url}}
+
+
+def photo_path(resident):
+    """Absolute path of the resident's photo file, or None when there is none."""
+    if not resident.photo:
+        return None
+    path = os.path.join(current_app.config["UPLOAD_FOLDER"], "photos", os.path.basename(resident.photo))
+    return path if os.path.isfile(path) else None

@@ -1,0 +1,65 @@
+"""Operator roles as data, and the security manager that syncs them.
+
+Roles are Flask-AppBuilder "builtin roles": regex rules over (view, permission) pairs, evaluated
+at every request from ``FAB_ROLES``, so the code is the single source of truth. ``flask desa
+init`` (idempotent) creates the role rows so users can be given them, and writes the
+permissions of the Admin role. A view that is not listed here is reachable by Admin only:
+views are secured by default.
+"""
+from flask_appbuilder.security.sqla.manager import SecurityManager
+
+ROLE_ADMIN = "Admin"
+ROLE_OPERATOR = "Operator"
+ROLE_VILLAGE_HEAD = "Kepala Desa"
+ROLE_VIEWER = "Viewer"
+
+#: The register's admin views (class names) and their menu entries (English names).
+REGISTER_VIEWS = ("VillageView", "AreaView", "FamilyView", "ResidentView", "OfficialView",
+                  "PortalAccountView", "FamilyMembersView")
+REGISTER_MENUS = ("Register", "Village profile", "Areas", "Families", "Residents",
+                  "Village officials", "Portal accounts")
+
+#: Every operator may edit their own profile and password.
+_OWN_PROFILE = [
+    [r"^UserDBModelView$", r"^(can_userinfo|resetmypassword|userinfoedit)$"],
+    [r"^(ResetMyPasswordView|UserInfoEditView)$", r"^can_this_form_(get|post)$"],
+]
+
+
+def _alternatives(names):
+    """Return a regex matching exactly one of ``names``."""
+    return "^(" + "|".join(names) + ")$"
+
+
+def build_roles():
+    """Return the ``FAB_ROLES`` mapping: role name -> list of [view regex, permission regex].
+
+    Operator: everything on the register, including the portal-account actions.
+    Kepala Desa and Viewer: read only (the signing step arrives with letters).
+    """
+    views, menus = _alternatives(REGISTER_VIEWS), _alternatives(REGISTER_MENUS)
+    read = r"^(can_list|can_show|can_get|can_info)$"
+    return {
+        ROLE_OPERATOR: [[views, r"^can_.*$"], [menus, r"^menu_access$"], *_OWN_PROFILE],
+        ROLE_VILLAGE_HEAD: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
+        ROLE_VIEWER: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
+    }
+
+
+class BalaiSecurityManager(SecurityManager):
+    """FAB's SQLAlchemy security manager with an explicit, idempotent role sync."""
+
+    def sync_roles(self):
+        """Create or update the permission rows and the role rows. Safe to run any number of times.
+
+        Returns:
+            list of role names that exist afterwards.
+        """
+        # Builtin roles get no permission rows: FAB matches their regexes at request time.
+        # (FAB's own create_db would store the regexes as permission names, and create tables,
+        # which is the migrations' job.) Admin must exist before the permissions are added,
+        # because FAB grants each new permission to it.
+        for name in (*self.builtin_roles, self.auth_role_admin, self.auth_role_public):
+            self.add_role(name)
+        self.appbuilder.add_permissions(update_perms=True)
+        return sorted(role.name for role in self.get_all_roles())

@@ -1,0 +1,53 @@
+"""Start Balai: ``python run.py`` (migrate, load the demo village if empty, serve).
+
+Also the Flask app for the CLI: ``flask --app run desa demo``, ``flask --app run db upgrade``.
+"""
+import os
+import secrets
+import sys
+
+from config import INSTANCE_DIR
+
+
+def _ensure_secret_key():
+    """Use SECRET_KEY from the environment, else one generated once into instance/secret_key."""
+    if os.environ.get("SECRET_KEY"):
+        return
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    os.environ["SECRET_KEY"] = path.read_text().strip()
+
+
+_ensure_secret_key()
+
+from app import create_app  # noqa: E402  (needs SECRET_KEY in the environment)
+
+app = create_app()
+
+
+def main():
+    """Apply migrations, sync roles, build the demo village on an empty database, then serve."""
+    from flask_migrate import upgrade
+
+    from app.cli import build_demo_if_empty
+
+    with app.app_context():
+        upgrade()
+        app.appbuilder.sm.sync_roles()
+        if app.config["BALAI_DEMO"]:
+            build_demo_if_empty()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    print(f"\nBalai is running at http://{host}:{port}/")
+    print(f"  Layanan Mandiri: http://{host}:{port}/layanan-mandiri/masuk")
+    print(f"  Operator panel:  http://{host}:{port}/login/")
+    print(f"  Demo logins:     {INSTANCE_DIR / 'demo-accounts.txt'}\n")
+    sys.stdout.flush()
+    app.run(host=host, port=port, debug=False)
+
+
+if __name__ == "__main__":
+    main()
