@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_appbuilder import IndexView, expose
+from flask_babel import get_locale
 
 from app.residents.services import village_values
 
@@ -40,6 +41,7 @@ def security_headers(response):
 
 
 def init_public(app):
-    """Register the language route and the security headers on ``app``."""
+    """Register the language route, the template helpers and the security headers on ``app``."""
     app.add_url_rule("/bahasa/<code>", "set_language", set_language)
     app.after_request(security_headers)
+    app.context_processor(lambda: {"get_locale": get_locale})

@@ -50,6 +50,14 @@ def app(tmp_path_factory):
 
     from app import create_app
     application = create_app(Config)
+
+    def fresh_g():
+        # Test clients reuse the app context a test holds open (``ctx``), and with it ``g``:
+        # Flask-WTF's CSRF token and Flask-Login's user would leak between clients.
+        from flask import g
+        for name in list(vars(g)):
+            delattr(g, name)
+    application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
     with application.app_context():
         upgrade()
         application.appbuilder.sm.sync_roles()
