@@ -28,8 +28,14 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     #: Resident files (photos, documents) live here, outside the web root; never served directly.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or str(INSTANCE_DIR / "uploads")
-    #: Largest request body accepted, in bytes (uploads included).
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
+    #: Largest request body accepted, in bytes (a letter request may carry several files).
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    #: Largest single uploaded document, in bytes (stated on the upload forms).
+    DOCUMENT_MAX_BYTES = _env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+    #: Uploaded images are downscaled to at most this many pixels on the long side.
+    UPLOAD_IMAGE_MAX_PX = _env_int("UPLOAD_IMAGE_MAX_PX", 1600)
+    #: Base URL printed in QR codes (e.g. https://sukamaju.desa.id); default: the request's host.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 
     # --- Languages (Indonesian first) ---
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "id")

@@ -50,7 +50,7 @@ def create_app(config=None):
     """
     from flask_appbuilder import AppBuilder
 
-    from app import cli, public
+    from app import cli, models, public  # noqa: F401  (models: every mapper registered)
     from app.admin import register_admin_views
     from app.core.pdf import register_pdf_filters
     from app.core.formatting import register_formatting
@@ -84,7 +84,12 @@ def create_app(config=None):
         appbuilder.init_app(app, db.session)
         register_admin_views(appbuilder)
 
+    # Feature packages add their resident pages to the portal blueprint (one guard for all).
+    from app.letters import routes as _letter_routes  # noqa: F401
+    from app.letters.public import init_letters_public
+    from app.notifications import routes as _notification_routes  # noqa: F401
     app.register_blueprint(portal_bp)
+    init_letters_public(app)
     public.init_public(app)
     install_portal(app)
     cli.register(app)

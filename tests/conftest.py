@@ -16,8 +16,9 @@ from sqlalchemy import text
 from config import TestConfig
 
 #: Tables holding test data, emptied after every test (children first).
-DATA_TABLES = ("login_throttle", "portal_account", "official", "resident", "family", "area",
-               "village", "ab_user_role", "ab_user")
+DATA_TABLES = ("notification", "letter_request_history", "letter_request_document", "letter_request",
+               "issued_letter", "letter_sequence", "resident_document", "login_throttle", "portal_account",
+               "official", "resident", "family", "area", "village", "ab_user_role", "ab_user")
 
 _serial = itertools.count(1)
 
@@ -61,6 +62,10 @@ def app(tmp_path_factory):
     with application.app_context():
         upgrade()
         application.appbuilder.sm.sync_roles()
+        from app.extensions import db
+        from app.letters.catalogue import seed_letter_types
+        seed_letter_types()
+        db.session.commit()
     return application
 
 

@@ -19,3 +19,28 @@ def long_date(value):
 def register_formatting(app):
     """Add the ``long_date`` Jinja filter to ``app``."""
     app.jinja_env.filters["long_date"] = long_date
+
+
+def local_today():
+    """Today's date in the village's time zone (``BABEL_DEFAULT_TIMEZONE``, default Asia/Jakarta)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Jakarta"))).date()
+
+
+def path_for(endpoint, **values):
+    """The URL path of ``endpoint``, also outside a request (CLI, services): ``/verifikasi/abc``."""
+    from flask import current_app
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def public_url(path):
+    """An absolute URL for ``path``: ``PUBLIC_URL`` when configured, else the current request's host.
+
+    Used for links printed on paper (the QR code), which must work from outside the office.
+    """
+    from flask import current_app, has_request_context, request
+    base = current_app.config.get("PUBLIC_URL") or (request.host_url if has_request_context() else "http://localhost/")
+    return base.rstrip("/") + path

@@ -1,6 +1,6 @@
 """Register models: Village, Area, Family, Resident, Official (DOMAIN.md §1, GLOSSARY.md)."""
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, select)
+                        String, Text, UniqueConstraint, select, true as sa_true)
 from sqlalchemy.orm import relationship
 
 from app.core.codes import SHDK_HEAD, STATUS_ALIVE
@@ -36,6 +36,8 @@ class Village(TimestampMixin, db.Model):
     service_hours = Column(Text, nullable=False, default="")
     #: What a resident brings to get a portal account, one item per line (DOMAIN.md §4).
     account_requirements = Column(Text, nullable=False, default="")
+    #: True: the Kepala Desa marks printed letters as signed in Balai. False: the operator does.
+    letter_signing_step = Column(Boolean, nullable=False, default=True, server_default=sa_true())
 
     def __str__(self):
         return self.name

@@ -5,10 +5,10 @@ Templates and PDFs get plain dicts of strings from here, never ORM objects (STYL
 import os
 from datetime import date
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
-from app.core.formatting import long_date
+from app.core.formatting import long_date, path_for
 from app.core.nik import mask_nik
 from app.core.pdf import image_data_uri
 from app.extensions import db
@@ -37,7 +37,7 @@ def village_values(village=None, *, with_logo=False):
     if village is None:
         return {"name": "Balai", "code": "", "kecamatan": "", "kabupaten": "", "province": "",
                 "address": "", "phone": "", "email": "", "service_hours": "",
-                "account_requirements": [], "logo_url": url_for("static", filename=DEFAULT_LOGO),
+                "account_requirements": [], "logo_url": path_for("static", filename=DEFAULT_LOGO),
                 "logo": None}
     values = {
         "name": village.name, "code": village.code, "kecamatan": village.kecamatan_name,
@@ -46,7 +46,7 @@ def village_values(village=None, *, with_logo=False):
         "service_hours": village.service_hours or "",
         "account_requirements": [line.strip() for line in (village.account_requirements or "").splitlines()
                                  if line.strip()],
-        "logo_url": url_for("static", filename=DEFAULT_LOGO),
+        "logo_url": path_for("static", filename=DEFAULT_LOGO),
         "logo": None,
     }
     if with_logo:

@@ -1,0 +1,1 @@
+"""Letter requests (permohonan surat): types as data, the workflow, numbering, PDFs."""

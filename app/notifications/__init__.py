@@ -1,0 +1,1 @@
+"""Notification centre: the resident's bell in Layanan Mandiri (and e-mail when configured)."""
