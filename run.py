@@ -32,11 +32,11 @@ def main():
     """Apply migrations, sync roles, build the demo village on an empty database, then serve."""
     from flask_migrate import upgrade
 
-    from app.cli import build_demo_if_empty
+    from app.cli import build_demo_if_empty, sync_reference_data
 
     with app.app_context():
         upgrade()
-        app.appbuilder.sm.sync_roles()
+        sync_reference_data()
         if app.config["BALAI_DEMO"]:
             build_demo_if_empty()
     host = os.environ.get("HOST", "127.0.0.1")
