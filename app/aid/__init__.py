@@ -1,0 +1,1 @@
+"""Program Bantuan: aid programmes and their recipients (DOMAIN.md §6)."""

@@ -1,0 +1,1 @@
+"""Kotak Pesan: residents' messages and reports to the village office, threaded."""
