@@ -16,7 +16,7 @@ from sqlalchemy import text
 from config import TestConfig
 
 #: Tables holding test data, emptied after every test (children first).
-DATA_TABLES = ("notification", "letter_request_history", "letter_request_document", "letter_request",
+DATA_TABLES = ("message_photo", "message_post", "message", "aid_recipient", "aid_program", "notification", "letter_request_history", "letter_request_document", "letter_request",
                "issued_letter", "letter_sequence", "resident_document", "login_throttle", "portal_account",
                "official", "resident", "family", "area", "village", "ab_user_role", "ab_user")
 
