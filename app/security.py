@@ -15,7 +15,7 @@ ROLE_VIEWER = "Viewer"
 
 #: The register's admin views (class names) and their menu entries (English names).
 REGISTER_VIEWS = ("VillageView", "AreaView", "FamilyView", "ResidentView", "OfficialView",
-                  "PortalAccountView", "FamilyMembersView")
+                  "PortalAccountView", "FamilyMembersView", "PortalPinSlipView")
 REGISTER_MENUS = ("Register", "Village profile", "Areas", "Families", "Residents",
                   "Village officials", "Portal accounts")
 
@@ -34,13 +34,16 @@ def _alternatives(names):
 def build_roles():
     """Return the ``FAB_ROLES`` mapping: role name -> list of [view regex, permission regex].
 
-    Operator: everything on the register, including the portal-account actions.
-    Kepala Desa and Viewer: read only (the signing step arrives with letters).
+    Operator: everything on the register, including the portal-account actions and the PIN
+    slip. Kepala Desa and Viewer: read only (the signing step arrives with letters). None of
+    them gets FAB's Security menu or views (users, roles): that stays with Admin.
     """
     views, menus = _alternatives(REGISTER_VIEWS), _alternatives(REGISTER_MENUS)
     read = r"^(can_list|can_show|can_get|can_info)$"
+    # FAB names an @action's permission after the action, without the "can_" prefix.
+    operate = r"^(can_.*|create_portal_account|reset_pin)$"
     return {
-        ROLE_OPERATOR: [[views, r"^can_.*$"], [menus, r"^menu_access$"], *_OWN_PROFILE],
+        ROLE_OPERATOR: [[views, operate], [menus, r"^menu_access$"], *_OWN_PROFILE],
         ROLE_VILLAGE_HEAD: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
         ROLE_VIEWER: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
     }
