@@ -34,6 +34,19 @@ def _check_secret_key(app):
         )
 
 
+def _sqlite_foreign_keys(engine):
+    """SQLite ignores foreign keys (and their ON DELETE rules) unless asked on every connection."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 def create_app(config=None):
     """Build a Balai application.
 
@@ -80,6 +93,7 @@ def create_app(config=None):
     register_formatting(app)
 
     with app.app_context():
+        _sqlite_foreign_keys(db.engine)
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         register_admin_views(appbuilder)

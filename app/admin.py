@@ -15,7 +15,7 @@ def register_admin_views(appbuilder):
     ``reset_pin`` on ResidentView, ``reset_pin`` on PortalAccountView, ``can_print_slip`` on
     PortalPinSlipView.
     """
-    register = {"category": "Register", "category_label": _l("Register"), "category_icon": "fa-book"}
+    register = {"category": "Register", "category_label": _l("Population register"), "category_icon": "fa-book"}
     appbuilder.add_view(VillageView, "Village profile", label=_l("Village profile"), icon="fa-home",
                         **register)
     appbuilder.add_view(AreaView, "Areas", label=_l("Areas"), icon="fa-map-signs", **register)

@@ -40,8 +40,31 @@ def security_headers(response):
     return response
 
 
+def forbidden(exc):
+    """A styled 403 page (a logged-in operator without the permission)."""
+    from flask_babel import lazy_gettext as _l
+    return render_template("portal/error.html", code=403,
+                           message=_l("You do not have permission to open this page.")), 403
+
+
+def not_found(exc):
+    """A styled 404 page."""
+    from flask_babel import lazy_gettext as _l
+    return render_template("portal/error.html", code=404, message=_l("This page does not exist.")), 404
+
+
+def too_large(exc):
+    """Request body over MAX_CONTENT_LENGTH: say so instead of a bare error."""
+    from flask_babel import lazy_gettext as _l
+    return render_template("portal/error.html", code=413,
+                           message=_l("The upload is too large. Send fewer or smaller files.")), 413
+
+
 def init_public(app):
-    """Register the language route, the template helpers and the security headers on ``app``."""
+    """Register the language route, error pages, template helpers and security headers on ``app``."""
     app.add_url_rule("/bahasa/<code>", "set_language", set_language)
+    app.register_error_handler(403, forbidden)
+    app.register_error_handler(404, not_found)
+    app.register_error_handler(413, too_large)
     app.after_request(security_headers)
     app.context_processor(lambda: {"get_locale": get_locale})
