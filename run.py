@@ -9,23 +9,21 @@ import sys
 from config import INSTANCE_DIR
 
 
-def _ensure_secret_key():
-    """Use SECRET_KEY from the environment, else one generated once into instance/secret_key."""
+def secret_key():
+    """SECRET_KEY from the environment, else one generated once into instance/secret_key (0600)."""
     if os.environ.get("SECRET_KEY"):
-        return
+        return os.environ["SECRET_KEY"]
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
-    os.environ["SECRET_KEY"] = path.read_text().strip()
+    return path.read_text().strip()
 
 
-_ensure_secret_key()
+from app import create_app  # noqa: E402
 
-from app import create_app  # noqa: E402  (needs SECRET_KEY in the environment)
-
-app = create_app()
+app = create_app({"SECRET_KEY": secret_key()})
 
 
 def main():
