@@ -89,6 +89,9 @@ class Config:
     #: Argon2id cost for PIN hashes (argon2-cffi PasswordHasher keyword arguments).
     PIN_HASH_PARAMS = {"time_cost": 3, "memory_cost": 65536, "parallelism": 2}
 
+    #: Number of reverse proxies in front (0: none). Set it so X-Forwarded-For is trusted.
+    PROXY_FIX_COUNT = _env_int("PROXY_FIX_COUNT", 0)
+
     #: Load the demo village when ``python run.py`` finds an empty database.
     BALAI_DEMO = os.environ.get("BALAI_DEMO", "1") != "0"
 

@@ -77,6 +77,11 @@ def create_app(config=None):
     else:
         app.config.from_object(config or Config)
     _check_secret_key(app)
+    if app.config.get("PROXY_FIX_COUNT"):
+        # Behind a reverse proxy: trust that many X-Forwarded-* hops (per-address limits).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_FIX_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     # FAB must not write permissions or create tables while it builds the app: the schema
     # belongs to the migrations and permissions to ``flask desa init``.
     app.config.setdefault("FAB_CREATE_DB", False)
@@ -102,6 +107,8 @@ def create_app(config=None):
     from app.letters import routes as _letter_routes  # noqa: F401
     from app.letters.public import init_letters_public
     from app.notifications import routes as _notification_routes  # noqa: F401
+    from app.messages import routes as _message_routes  # noqa: F401
+    from app.aid import routes as _aid_routes  # noqa: F401
     app.register_blueprint(portal_bp)
     init_letters_public(app)
     public.init_public(app)
