@@ -22,7 +22,7 @@ from app.residents import services as register
 bp = Blueprint("portal", __name__, url_prefix="/layanan-mandiri", template_folder="templates")
 
 #: Reachable without a portal session.
-PUBLIC_ENDPOINTS = {"portal.login"}
+PUBLIC_ENDPOINTS = {"portal.login", "portal.help"}
 #: The only routes reachable while the PIN must be changed (DOMAIN.md §4).
 PIN_CHANGE_ENDPOINTS = {"portal.change_pin", "portal.logout"}
 SESSION_KEY = "portal"
@@ -144,6 +144,15 @@ def logout():
 def home():
     """The portal's menu with a greeting."""
     return render_template("portal/home.html", resident=g.resident, has_family=g.resident.family_id is not None)
+
+
+@bp.route("/panduan")
+def help():
+    """Panduan: how each menu works, step by step, with the office's contact (public)."""
+    account = _current_account()  # logged-in residents keep their menu here
+    if account is not None:
+        g.account, g.resident = account, account.resident
+    return render_template("portal/help.html", village=register.village_values())
 
 
 @bp.route("/ganti-pin", methods=["GET", "POST"])
