@@ -253,6 +253,17 @@ def requests_of(resident_id, *, page=1, per_page=20):
     return rows, total
 
 
+def status_counts(resident_id):
+    """How many of the resident's requests are in each status, in one GROUP BY query.
+
+    Returns:
+        dict ``{LetterStatus: int}`` (statuses with no request are absent).
+    """
+    rows = db.session.execute(select(LetterRequest.status, func.count(LetterRequest.id))
+                              .where(LetterRequest.resident_id == resident_id).group_by(LetterRequest.status))
+    return {LetterStatus(status): count for status, count in rows}
+
+
 def issued_letters_of(resident_id):
     """The resident's issued letters (the "Arsip Surat"), newest first."""
     return db.session.scalars(select(IssuedLetter).where(IssuedLetter.resident_id == resident_id)

@@ -142,8 +142,18 @@ def logout():
 
 @bp.route("/")
 def home():
-    """The portal's menu with a greeting."""
-    return render_template("portal/home.html", resident=g.resident, has_family=g.resident.family_id is not None)
+    """The portal's menu with a greeting and what needs attention (a few COUNT queries)."""
+    from app.aid.services import active_aid_count
+    from app.letters.models import LetterStatus
+    from app.letters.services import status_counts
+    from app.messages.services import unread_count
+    counts = status_counts(g.resident.id)
+    glance = {"unread_messages": unread_count(g.resident.id),
+              "to_fix": counts.get(LetterStatus.INCOMPLETE, 0),
+              "ready": counts.get(LetterStatus.READY, 0),
+              "active_aid": active_aid_count(g.resident)}
+    return render_template("portal/home.html", resident=g.resident, has_family=g.resident.family_id is not None,
+                           glance=glance)
 
 
 @bp.route("/panduan")
