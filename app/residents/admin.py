@@ -478,6 +478,7 @@ class ResidentView(RegisterModelView):
     ]
     formatters_columns = {
         "birth_date": short_date, "created_at": local_datetime, "updated_at": local_datetime,
+        "phone": lambda value: value or "-", "email": lambda value: value or "-",
         "portal_account": lambda accounts: (
             (_l("Yes (must change PIN)") if accounts[0].must_change_pin else _l("Yes"))
             if accounts else _l("No")),

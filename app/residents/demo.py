@@ -1105,7 +1105,7 @@ def _ensure_users(village_head_name):
         role = sm.find_role(role_name)
         if role is None:
             raise RuntimeError(f"role {role_name!r} is missing; run `flask desa init`")
-        password = operator_password()
+        password = operator_password(rng=_demo_rng(username))
         user = sm.add_user(username, first[:64], last[:64], email, role, password, commit=False)
         if not user:
             raise RuntimeError(f"could not create the user {username!r} (see the log)")
@@ -1113,8 +1113,21 @@ def _ensure_users(village_head_name):
     return logins
 
 
-def operator_password(length=16):
-    """A random password (``secrets``) of ``length`` characters that passes FAB's complexity check.
+def _demo_rng(username):
+    """A generator seeded from SECRET_KEY and the user name: the same instance always gets the
+    same demo passwords, so building a second demo database does not break the first one's
+    logins in ``demo-accounts.txt``, and another instance gets different ones."""
+    import hashlib
+    import hmac
+    import random
+    key = current_app.config["SECRET_KEY"].encode()
+    return random.Random(hmac.new(key, f"demo-user:{username}".encode(), hashlib.sha256).digest())
+
+
+def operator_password(length=16, rng=None):
+    """A password of ``length`` characters that passes FAB's complexity check.
+
+    Drawn with ``secrets`` by default, or from ``rng`` (a ``random.Random``) for demo users.
 
     Uses ``FAB_PASSWORD_COMPLEXITY_VALIDATOR`` when configured, else FAB's default rule
     (two capitals, two digits, three lower-case letters, a special character, 10+ characters).
@@ -1125,7 +1138,8 @@ def operator_password(length=16):
     check = current_app.config.get("FAB_PASSWORD_COMPLEXITY_VALIDATOR") or default_password_complexity
     alphabet = string.ascii_letters + string.digits + "-_.!#%+="
     while True:
-        password = "".join(secrets.choice(alphabet) for _ in range(max(length, 14)))
+        chooser = rng.choice if rng is not None else secrets.choice
+        password = "".join(chooser(alphabet) for _ in range(max(length, 14)))
         try:
             check(password)
         except PasswordComplexityValidationError:

@@ -36,13 +36,14 @@ def village_values(village=None, *, with_logo=False):
     village = village or get_village()
     if village is None:
         return {"name": "Balai", "code": "", "kecamatan": "", "kabupaten": "", "province": "",
-                "address": "", "phone": "", "email": "", "service_hours": "",
+                "address": "", "phone": "", "phone_tel": "", "email": "", "service_hours": "",
                 "account_requirements": [], "logo_url": path_for("static", filename=DEFAULT_LOGO),
                 "logo": None}
     values = {
         "name": village.name, "code": village.code, "kecamatan": village.kecamatan_name,
         "kabupaten": village.regency_name, "province": village.province_name,
         "address": village.address or "", "phone": village.phone or "", "email": village.email or "",
+        "phone_tel": _tel(village.phone),
         "service_hours": village.service_hours or "",
         "account_requirements": [line.strip() for line in (village.account_requirements or "").splitlines()
                                  if line.strip()],
@@ -52,6 +53,13 @@ def village_values(village=None, *, with_logo=False):
     if with_logo:
         values["logo"] = image_data_uri(_logo_path(village), max_px=300)
     return values
+
+
+def _tel(phone):
+    """A ``tel:`` target (+62...) for a phone number as written, or the digits as a fallback."""
+    from app.core.validators import normalize_phone
+    value, _error = normalize_phone(phone)
+    return value or "".join(c for c in (phone or "") if c.isdigit() or c == "+")
 
 
 def _logo_path(village):
