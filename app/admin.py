@@ -1,6 +1,8 @@
 """The one place that registers Flask-AppBuilder views: the menu and permission surface."""
 from flask_babel import lazy_gettext as _l
 
+from app.letters.admin import (DeskLetterView, IssuedLetterView, LetterRequestView, LetterTypeView,
+                               RequirementView)
 from app.portal.admin import PortalAccountView, PortalPinSlipView
 from app.residents.admin import (AreaView, FamilyMembersView, FamilyView, OfficialView,
                                  ResidentView, VillageView)
@@ -14,6 +16,11 @@ def register_admin_views(appbuilder):
     Permissions: each view's ``can_*`` plus one per action: ``create_portal_account`` and
     ``reset_pin`` on ResidentView, ``reset_pin`` on PortalAccountView, ``can_print_slip`` on
     PortalPinSlipView.
+
+    Letters (``LETTER_MENUS``): each workflow action of LetterRequestView is its own permission
+    (``can_return_request``, ``can_print_letter``, ``can_sign_letter``, ``can_collect_letter``,
+    ``can_cancel_request``), plus ``can_document`` (a request's documents), ``can_pdf`` on
+    IssuedLetterView and ``can_desk`` on DeskLetterView.
     """
     register = {"category": "Register", "category_label": _l("Population register"), "category_icon": "fa-book"}
     appbuilder.add_view(VillageView, "Village profile", label=_l("Village profile"), icon="fa-home",
@@ -27,3 +34,15 @@ def register_admin_views(appbuilder):
                         icon="fa-key", **register)
     appbuilder.add_view_no_menu(FamilyMembersView)
     appbuilder.add_view_no_menu(PortalPinSlipView)
+
+    letters = {"category": "Letters", "category_label": _l("Letters"), "category_icon": "fa-envelope"}
+    appbuilder.add_view(LetterRequestView, "Letter requests", label=_l("Letter requests"), icon="fa-inbox",
+                        **letters)
+    appbuilder.add_view(DeskLetterView, "Letter at the desk", label=_l("Letter at the desk"), icon="fa-print",
+                        **letters)
+    appbuilder.add_view(IssuedLetterView, "Issued letters", label=_l("Issued letters"), icon="fa-archive",
+                        **letters)
+    appbuilder.add_view(LetterTypeView, "Letter types", label=_l("Letter types"), icon="fa-file-text-o",
+                        **letters)
+    appbuilder.add_view(RequirementView, "Required documents", label=_l("Required documents"),
+                        icon="fa-paperclip", **letters)

@@ -19,6 +19,15 @@ REGISTER_VIEWS = ("VillageView", "AreaView", "FamilyView", "ResidentView", "Offi
 REGISTER_MENUS = ("Register", "Village profile", "Areas", "Families", "Residents",
                   "Village officials", "Portal accounts")
 
+#: The letters admin views (app/letters/admin.py) and their menu entries.
+LETTER_VIEWS = ("LetterRequestView", "DeskLetterView", "IssuedLetterView", "LetterTypeView",
+                "RequirementView")
+LETTER_MENUS = ("Letters", "Letter requests", "Letter at the desk", "Issued letters", "Letter types",
+                "Required documents")
+#: What the Kepala Desa and the Viewer see of letters: the queue and the archive.
+_LETTER_READ_VIEWS = ("LetterRequestView", "IssuedLetterView")
+_LETTER_READ_MENUS = ("Letters", "Letter requests", "Issued letters")
+
 #: Every operator may edit their own profile and password.
 _OWN_PROFILE = [
     [r"^UserDBModelView$", r"^(can_userinfo|resetmypassword|userinfoedit)$"],
@@ -35,17 +44,28 @@ def build_roles():
     """Return the ``FAB_ROLES`` mapping: role name -> list of [view regex, permission regex].
 
     Operator: everything on the register, including the portal-account actions and the PIN
-    slip. Kepala Desa and Viewer: read only (the signing step arrives with letters). None of
-    them gets FAB's Security menu or views (users, roles): that stays with Admin.
+    slip, and everything under Letters, every workflow action included (the workflow itself
+    refuses "sign" to operators while the village has a signing step). Kepala Desa: reads the
+    register; reads the letter queue and archive, opens documents and PDFs, and signs
+    (``can_sign_letter``). Viewer: list and show only. None of them gets FAB's Security menu or
+    views (users, roles): that stays with Admin.
     """
     views, menus = _alternatives(REGISTER_VIEWS), _alternatives(REGISTER_MENUS)
+    letter_views, letter_menus = _alternatives(LETTER_VIEWS), _alternatives(LETTER_MENUS)
+    letters_read, letters_read_menus = _alternatives(_LETTER_READ_VIEWS), _alternatives(_LETTER_READ_MENUS)
     read = r"^(can_list|can_show|can_get|can_info)$"
     # FAB names an @action's permission after the action, without the "can_" prefix.
     operate = r"^(can_.*|create_portal_account|reset_pin)$"
+    menu = r"^menu_access$"
     return {
-        ROLE_OPERATOR: [[views, operate], [menus, r"^menu_access$"], *_OWN_PROFILE],
-        ROLE_VILLAGE_HEAD: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
-        ROLE_VIEWER: [[views, read], [menus, r"^menu_access$"], *_OWN_PROFILE],
+        ROLE_OPERATOR: [[views, operate], [menus, menu], [letter_views, r"^can_.*$"], [letter_menus, menu],
+                        *_OWN_PROFILE],
+        ROLE_VILLAGE_HEAD: [[views, read], [menus, menu],
+                            [r"^LetterRequestView$", r"^(can_list|can_show|can_document|can_sign_letter)$"],
+                            [r"^IssuedLetterView$", r"^(can_list|can_show|can_pdf)$"],
+                            [letters_read_menus, menu], *_OWN_PROFILE],
+        ROLE_VIEWER: [[views, read], [menus, menu], [letters_read, read], [letters_read_menus, menu],
+                      *_OWN_PROFILE],
     }
 
 
