@@ -1,7 +1,7 @@
 """The village's public page (``/``), the language switch and security headers."""
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, redirect, render_template, request, session
 from flask_appbuilder import IndexView, expose
 from flask_babel import get_locale
 

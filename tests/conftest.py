@@ -4,6 +4,7 @@ SQLite (a temporary file) by default; PostgreSQL when ``TEST_DATABASE_URL`` is s
 ``TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test``. The schema always comes
 from the Alembic migrations, as in production.
 """
+import importlib
 import itertools
 import os
 import re
@@ -12,6 +13,10 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
+
+# Every mapper registered before any test module imports one (not ``import app.models``: that
+# would bind the name ``app``, which is the app fixture here).
+importlib.import_module("app.models")
 
 from config import TestConfig
 

@@ -14,7 +14,6 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import event, func, select
 
-import app.models  # noqa: F401  (every mapper registered before any is configured)
 from app.letters.models import IssuedLetter, LetterRequest, LetterStatus, LetterType, ResidentDocument
 from tests.conftest import (admin_login, csrf_token, make_admin, make_area, make_family, make_resident,
                             make_village)

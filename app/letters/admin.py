@@ -431,32 +431,6 @@ def _stored_file(area, name, mimetype):
 
 # --- letters made at the desk -----------------------------------------------------------------
 
-def create_desk_letter(resident, letter_type, *, field_values, purpose, phone, actor, issue_options, submit_token):
-    """Make and print a letter for ``resident`` at the office desk (caller commits).
-
-    The request is created with origin "desk", submitted and printed in the caller's
-    transaction through :func:`~app.letters.workflow.transition`, so it gets the same number
-    sequence, archive row and history as a portal request. Requirements are not checked: the
-    operator sees the papers in person. A second submit with the same ``submit_token`` returns
-    the first request.
-
-    Returns:
-        tuple ``(LetterRequest, created: bool)``.
-
-    Raises:
-        TransitionError, IssueError: as :func:`transition` (nothing to commit then).
-    """
-    existing = db.session.scalar(select(LetterRequest).where(LetterRequest.submit_token == submit_token))
-    if existing is not None:
-        return existing, False
-    item = LetterRequest(resident_id=resident.id, resident=resident, letter_type_id=letter_type.id,
-                         letter_type=letter_type, purpose=purpose, note="", phone=phone or "",
-                         field_values=field_values, origin="desk", submit_token=submit_token)
-    transition(item, "submit", actor)
-    transition(item, "print", actor, issue_options=issue_options)
-    return item, True
-
-
 def read_desk_form(letter_type, resident, form):
     """Check the desk form for ``letter_type``; every problem is collected (STYLE.md habit 3).
 
@@ -466,7 +440,7 @@ def read_desk_form(letter_type, resident, form):
 
     Returns:
         tuple ``(checked, errors)``: ``checked`` holds the keyword arguments ``field_values``,
-        ``purpose``, ``phone`` and ``issue_options`` of :func:`create_desk_letter`; ``errors``
+        ``purpose``, ``phone`` and ``issue_options`` of :func:`app.letters.services.create_desk_letter`; ``errors``
         is a list of ``(form field name or "", message)``.
     """
     values, field_errors = clean_values(letter_type.fields, form)
@@ -550,7 +524,7 @@ class DeskLetterView(BaseView):
         checked, errors = read_desk_form(letter_type, resident, request.form)
         if not errors:
             try:
-                item, _created = create_desk_letter(resident, letter_type, actor=workflow_actor(g.user),
+                item, _created = services.create_desk_letter(resident, letter_type, actor=workflow_actor(g.user),
                                                     submit_token=token, **checked)
                 db.session.commit()
             except (TransitionError, IssueError) as exc:

@@ -245,6 +245,32 @@ def resubmit_request(request, resident, checked):
     return request
 
 
+def create_desk_letter(resident, letter_type, *, field_values, purpose, phone, actor, issue_options, submit_token):
+    """Make and print a letter for ``resident`` at the office desk (caller commits).
+
+    The request is created with origin "desk", submitted and printed in the caller's
+    transaction through :func:`~app.letters.workflow.transition`, so it gets the same number
+    sequence, archive row and history as a portal request. Requirements are not checked: the
+    operator sees the papers in person. A second submit with the same ``submit_token`` returns
+    the first request.
+
+    Returns:
+        tuple ``(LetterRequest, created: bool)``.
+
+    Raises:
+        TransitionError, IssueError: as :func:`transition` (nothing to commit then).
+    """
+    existing = db.session.scalar(select(LetterRequest).where(LetterRequest.submit_token == submit_token))
+    if existing is not None:
+        return existing, False
+    item = LetterRequest(resident_id=resident.id, resident=resident, letter_type_id=letter_type.id,
+                         letter_type=letter_type, purpose=purpose, note="", phone=phone or "",
+                         field_values=field_values, origin="desk", submit_token=submit_token)
+    transition(item, "submit", actor)
+    transition(item, "print", actor, issue_options=issue_options)
+    return item, True
+
+
 def requests_of(resident_id, *, page=1, per_page=20):
     """One page of a resident's requests, newest first: ``(rows, total)``."""
     base = select(LetterRequest).where(LetterRequest.resident_id == resident_id)

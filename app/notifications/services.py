@@ -35,7 +35,12 @@ def notify(resident_id, kind, params, link=None):
 
 
 def notify_letter_status(request, action, note=""):
-    """Tell the resident what happened to their letter request."""
+    """Tell the resident what happened to their letter request.
+
+    A letter made at the office desk skips "received": the resident is standing there.
+    """
+    if action == "submit" and request.origin == "desk":
+        return
     from app.core.formatting import path_for
     notify(request.resident_id, "letter_status",
            {"action": action, "letter_type": request.letter_type.name, "note": note},

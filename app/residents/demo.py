@@ -491,7 +491,6 @@ class _Generator:
     def kk_issue_date(self, formed):
         """When the KK was issued: the family's formation, or the SIAK re-registration
         (2006-2012) for families formed before it; never after the reference date."""
-        rng = self.rng
         if formed < date(2006, 1, 1):
             issued = date(2006, 1, 2) + self.days(0, 7 * 365)
         else:
