@@ -1,5 +1,5 @@
 """The one place that registers Flask-AppBuilder views: the menu and permission surface."""
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 from app.letters.admin import (DeskLetterView, IssuedLetterView, LetterRequestView, LetterTypeView,
                                RequirementView)

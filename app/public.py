@@ -42,20 +42,20 @@ def security_headers(response):
 
 def forbidden(exc):
     """A styled 403 page (a logged-in operator without the permission)."""
-    from flask_babel import lazy_gettext as _l
+    from app.core.i18n import lazy_gettext as _l
     return render_template("portal/error.html", code=403,
                            message=_l("You do not have permission to open this page.")), 403
 
 
 def not_found(exc):
     """A styled 404 page."""
-    from flask_babel import lazy_gettext as _l
+    from app.core.i18n import lazy_gettext as _l
     return render_template("portal/error.html", code=404, message=_l("This page does not exist.")), 404
 
 
 def too_large(exc):
     """Request body over MAX_CONTENT_LENGTH: say so instead of a bare error."""
-    from flask_babel import lazy_gettext as _l
+    from app.core.i18n import lazy_gettext as _l
     return render_template("portal/error.html", code=413,
                            message=_l("The upload is too large. Send fewer or smaller files.")), 413
 

@@ -369,3 +369,25 @@ def test_public_page_and_language_switch(client, resident):
     client.get("/bahasa/en?next=/")
     assert "Self-service portal" in client.get("/").get_data(as_text=True)
     assert client.get("/bahasa/en?next=https://evil.example/").headers["Location"] == "/"
+
+
+def test_lazy_messages_with_user_input_are_escaped(app):
+    """A translated message quoting user input renders escaped in templates (no stored XSS)."""
+    from flask import render_template_string
+
+    from app.core.i18n import lazy_gettext
+    with app.test_request_context():
+        message = lazy_gettext("%(requirement)s: %(problem)s", requirement="<script>alert(1)</script>", problem="x")
+        html = render_template_string("{{ m }}", m=message)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_nik_typed_as_markup_is_escaped_in_admin_form(app, client, ctx):
+    """The NIK error quoting the typed characters does not inject markup into the operator form."""
+    from tests.conftest import admin_login, make_admin
+    make_admin()
+    admin_login(client)
+    token = csrf_token(client, "/residentview/add")
+    response = client.post("/residentview/add", data={"csrf_token": token, "nik": "<b>x</b>1234567890", "name": "X"})
+    page = response.get_data(as_text=True)
+    assert '"<"' not in page and "&lt;" in page  # the quoted characters come out escaped

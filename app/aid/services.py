@@ -5,7 +5,7 @@ recipient, or their KK is (family and household targets), each programme once. A
 recipient row points at the KK, not at its head, so when the head dies or moves the other
 members keep seeing the aid until an operator ends it (``ended_on``).
 """
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.aid.models import FUNDING_SOURCES, TARGETS, AidProgram, AidRecipient

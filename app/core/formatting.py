@@ -16,9 +16,16 @@ def long_date(value):
     return format_date(value, "d MMMM yyyy")
 
 
+def translated_text(message):
+    """Translate a message and return plain text, which Jinja then escapes (unlike ``_()``)."""
+    from flask_babel import gettext
+    return str(gettext(str(message)))
+
+
 def register_formatting(app):
-    """Add the ``long_date`` Jinja filter to ``app``."""
+    """Add the ``long_date`` and ``translated_text`` Jinja filters to ``app``."""
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["translated_text"] = translated_text
 
 
 def local_today():

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
 __all__ = [

@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Largest image accepted, in pixels (width x height), checked before decoding.

@@ -1,6 +1,6 @@
 """Small validators shared by forms: Indonesian phone numbers (libphonenumber)."""
 import phonenumbers
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 
 def normalize_phone(raw):

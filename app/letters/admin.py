@@ -37,7 +37,7 @@ from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import permission_name
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError

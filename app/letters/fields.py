@@ -7,7 +7,8 @@ Schema: a list of dicts ``{"key", "label", "kind", "required", "options", "help"
 import re
 from datetime import date
 
-from flask_babel import format_decimal, lazy_gettext as _l
+from flask_babel import format_decimal
+from app.core.i18n import lazy_gettext as _l
 
 from app.core.formatting import long_date
 

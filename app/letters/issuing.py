@@ -131,7 +131,7 @@ def issue_letter(request, actor, *, signing_mode="head", signatory_id=None, toda
     Raises:
         IssueError: no official may sign in that mode.
     """
-    from flask_babel import lazy_gettext as _l
+    from app.core.i18n import lazy_gettext as _l
     if signing_mode not in SIGNING_MODES:
         raise IssueError(_l("Unknown signing mode."))
     allowed = signatories(signing_mode)

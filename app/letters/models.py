@@ -7,7 +7,7 @@ Printing archives an :class:`IssuedLetter` with its number and PDF, linked by fo
 """
 from enum import IntEnum
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer,
                         String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship

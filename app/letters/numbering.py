@@ -9,7 +9,7 @@ operators printing at once get consecutive, different numbers.
 """
 import re
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 

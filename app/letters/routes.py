@@ -5,7 +5,7 @@ Everything is loaded through :func:`app.portal.ownership.owned_or_404`.
 import secrets
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 from app.core import storage
 from app.core.uploads import UploadError, clean_upload, max_bytes

@@ -5,7 +5,7 @@ list of errors (STYLE.md habit 3); nothing is stored until all of them pass.
 """
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 

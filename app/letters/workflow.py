@@ -6,7 +6,7 @@ letter's request is cancelled). Statuses and moves: DOMAIN.md §5.
 """
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.core.models import utcnow

@@ -11,7 +11,7 @@ per page, whatever the number of rows.
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload

@@ -10,7 +10,7 @@ import re
 
 from flask import abort, g, make_response, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from flask_appbuilder.actions import action
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only

@@ -1,5 +1,5 @@
 """Portal forms (Flask-WTF: CSRF on every POST)."""
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, ValidationError

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    send_file, session, url_for)
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.core.codes import STATUS_ALIVE

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from app.core.codes import (BasicStatus, BloodType, Citizenship, Education, FamilyRelationship,
@@ -461,7 +461,7 @@ def _text(value):
         return _display(value)
     text = str(value).strip()
     if text[:1] == "'" and text[1:2] in _FORMULA_START:
-        text = text[1:]
+        return text[1:]  # written by our CSV export: the text itself, even a lone "-"
     return "" if text in _EMPTY_MARKS else text
 
 
@@ -567,10 +567,9 @@ class _Row:
 class _Importer:
     """Holds the preloaded register and the rows of one import; see :func:`import_residents`."""
 
-    def __init__(self, table, today, partial):
+    def __init__(self, table, today):
         self.table = table
         self.today = today
-        self.partial = partial
         self.columns = table.columns
         self._kk_checks = {}
         self._load_codes()
@@ -628,7 +627,7 @@ class _Importer:
         values = row.values
         for column, (attr, limit, required) in TEXT_COLUMNS.items():
             raw = self.cell(cells, column)
-            text = " ".join(_text(raw).split()) if column == "nama" else _text(raw)
+            text = _text(raw)
             if required and not text:
                 problem(column, raw, _MSG["required"](), "required")
             elif len(text) > limit:
@@ -834,7 +833,7 @@ class _Importer:
                                      "family_differs"))
 
         self.new_families = []       # (kk, address, area path)
-        self.family_updates = []     # {"id", "address", "area_id" (path)}
+        self.family_updates = []     # (family id, address, area path)
         for kk, source in by_kk.items():
             path = source.area
             self.areas.want(path)
@@ -843,7 +842,9 @@ class _Importer:
                 self.new_families.append((kk, source.address, path))
             else:
                 area_id = self.areas.find(path)
-                if family.address != source.address or family.area_id != area_id or area_id is None and any(path):
+                # area_id None with a path: the area is new (planned above), so it changes.
+                if (family.address != source.address or family.area_id != area_id
+                        or (area_id is None and any(path))):
                     self.family_updates.append((family.id, source.address, path))
         result.families_created = len(self.new_families)
         result.families_updated = len(self.family_updates)
@@ -1038,7 +1039,7 @@ def import_residents(source, *, fmt=None, dry_run=False, partial=False, today=No
     if progress:
         progress(0, total)
 
-    importer = _Importer(table, today, partial)
+    importer = _Importer(table, today)
     rows = []
     for number, cells in table.rows:
         rows.append(importer.parse(number, cells))
@@ -1057,19 +1058,13 @@ def import_residents(source, *, fmt=None, dry_run=False, partial=False, today=No
     else:
         active = rows if not any(r.errors for r in rows) else []
 
-    for row in rows:
-        result.errors.extend(row.errors)
-        result.warnings.extend(row.warnings)
-    result.errors.sort(key=lambda i: i.row)
-    result.warnings.sort(key=lambda i: i.row)
-
     if active:
-        importer.plan(active, result)
-        # plan() adds "differs" warnings; collect them too.
-        result.warnings = sorted((w for r in rows for w in r.warnings), key=lambda i: i.row)
-        if not dry_run:
-            importer.write()
-            result.written = True
+        importer.plan(active, result)  # also adds the "differs" warnings
+    result.errors = sorted((i for r in rows for i in r.errors), key=lambda i: i.row)
+    result.warnings = sorted((i for r in rows for i in r.warnings), key=lambda i: i.row)
+    if active and not dry_run:
+        importer.write()
+        result.written = True
     if partial:
         result.skipped = len(rows) - len(active) - result.error_rows
     result.seconds = time.perf_counter() - started

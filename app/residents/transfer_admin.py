@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import (Response, abort, current_app, flash, g, redirect, request, send_file, session,
                    stream_with_context, url_for)
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 from app.core.uploads import UploadError, read_limited
 from app.extensions import db
