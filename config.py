@@ -32,6 +32,8 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
     #: Largest single uploaded document, in bytes (stated on the upload forms).
     DOCUMENT_MAX_BYTES = _env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+    #: Largest spreadsheet accepted by the register import page, in bytes.
+    IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
     #: Uploaded images are downscaled to at most this many pixels on the long side.
     UPLOAD_IMAGE_MAX_PX = _env_int("UPLOAD_IMAGE_MAX_PX", 1600)
     #: Base URL printed in QR codes (e.g. https://sukamaju.desa.id); default: the request's host.

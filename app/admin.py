@@ -4,6 +4,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.letters.admin import (DeskLetterView, IssuedLetterView, LetterRequestView, LetterTypeView,
                                RequirementView)
 from app.portal.admin import PortalAccountView, PortalPinSlipView
+from app.residents.transfer_admin import register_transfer_views
 from app.residents.admin import (AreaView, FamilyMembersView, FamilyView, OfficialView,
                                  ResidentView, VillageView)
 
@@ -34,6 +35,7 @@ def register_admin_views(appbuilder):
                         icon="fa-key", **register)
     appbuilder.add_view_no_menu(FamilyMembersView)
     appbuilder.add_view_no_menu(PortalPinSlipView)
+    register_transfer_views(appbuilder)
 
     letters = {"category": "Letters", "category_label": _l("Letters"), "category_icon": "fa-envelope"}
     appbuilder.add_view(LetterRequestView, "Letter requests", label=_l("Letter requests"), icon="fa-inbox",

@@ -1,7 +1,7 @@
 """The village's public page (``/``), the language switch and security headers."""
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, redirect, render_template, request, session
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 from flask_appbuilder import IndexView, expose
 from flask_babel import get_locale
 
@@ -60,9 +60,28 @@ def too_large(exc):
                            message=_l("The upload is too large. Send fewer or smaller files.")), 413
 
 
+def operator_home():
+    """``/operator/``: send a logged-in user to their work, anyone else to the login form."""
+    from flask_login import current_user
+
+    from app.security import landing_endpoint
+    if not current_user.is_authenticated:
+        return redirect(url_for("AuthDBView.login", next=url_for("operator_home")))
+    return redirect(url_for(landing_endpoint(current_user)))
+
+
+def login_lands_on_work():
+    """A plain ``/login/`` (no ``next``) returns to ``/operator/`` after login, not the public page."""
+    if request.endpoint == "AuthDBView.login" and request.method == "GET" and not request.args.get("next"):
+        return redirect(url_for("AuthDBView.login", next=url_for("operator_home")))
+    return None
+
+
 def init_public(app):
     """Register the language route, error pages, template helpers and security headers on ``app``."""
     app.add_url_rule("/bahasa/<code>", "set_language", set_language)
+    app.add_url_rule("/operator/", "operator_home", operator_home)
+    app.before_request(login_lands_on_work)
     app.register_error_handler(403, forbidden)
     app.register_error_handler(404, not_found)
     app.register_error_handler(413, too_large)

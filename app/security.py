@@ -15,9 +15,9 @@ ROLE_VIEWER = "Viewer"
 
 #: The register's admin views (class names) and their menu entries (English names).
 REGISTER_VIEWS = ("VillageView", "AreaView", "FamilyView", "ResidentView", "OfficialView",
-                  "PortalAccountView", "FamilyMembersView", "PortalPinSlipView")
+                  "PortalAccountView", "FamilyMembersView", "PortalPinSlipView", "RegisterTransferView")
 REGISTER_MENUS = ("Register", "Village profile", "Areas", "Families", "Residents",
-                  "Village officials", "Portal accounts")
+                  "Village officials", "Portal accounts", "Import and export")
 
 #: The letters admin views (app/letters/admin.py) and their menu entries.
 LETTER_VIEWS = ("LetterRequestView", "DeskLetterView", "IssuedLetterView", "LetterTypeView",
@@ -51,6 +51,8 @@ def build_roles():
     views (users, roles): that stays with Admin.
     """
     views, menus = _alternatives(REGISTER_VIEWS), _alternatives(REGISTER_MENUS)
+    # Readers do not see the import/export page in their menu (they may not open it).
+    read_menus = _alternatives(tuple(m for m in REGISTER_MENUS if m != "Import and export"))
     letter_views, letter_menus = _alternatives(LETTER_VIEWS), _alternatives(LETTER_MENUS)
     letters_read, letters_read_menus = _alternatives(_LETTER_READ_VIEWS), _alternatives(_LETTER_READ_MENUS)
     read = r"^(can_list|can_show|can_get|can_info)$"
@@ -60,11 +62,11 @@ def build_roles():
     return {
         ROLE_OPERATOR: [[views, operate], [menus, menu], [letter_views, r"^can_.*$"], [letter_menus, menu],
                         *_OWN_PROFILE],
-        ROLE_VILLAGE_HEAD: [[views, read], [menus, menu],
+        ROLE_VILLAGE_HEAD: [[views, read], [read_menus, menu],
                             [r"^LetterRequestView$", r"^(can_list|can_show|can_document|can_sign_letter)$"],
                             [r"^IssuedLetterView$", r"^(can_list|can_show|can_pdf)$"],
                             [letters_read_menus, menu], *_OWN_PROFILE],
-        ROLE_VIEWER: [[views, read], [menus, menu], [letters_read, read], [letters_read_menus, menu],
+        ROLE_VIEWER: [[views, read], [read_menus, menu], [letters_read, read], [letters_read_menus, menu],
                       *_OWN_PROFILE],
     }
 
@@ -86,3 +88,11 @@ class BalaiSecurityManager(SecurityManager):
             self.add_role(name)
         self.appbuilder.add_permissions(update_perms=True)
         return sorted(role.name for role in self.get_all_roles())
+
+
+def landing_endpoint(user):
+    """Where an operator-panel user starts: the letter queue for a Kepala Desa, else residents."""
+    names = {role.name for role in getattr(user, "roles", None) or []}
+    if ROLE_VILLAGE_HEAD in names and not names & {ROLE_ADMIN, ROLE_OPERATOR}:
+        return "LetterRequestView.list"
+    return "ResidentView.list"

@@ -184,8 +184,8 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, url):
-    """GET ``url`` and return the CSRF token of its form."""
-    response = client.get(url)
+    """GET ``url`` (following redirects) and return the CSRF token of its form."""
+    response = client.get(url, follow_redirects=True)
     match = CSRF_RE.search(response.get_data(as_text=True))
     assert match, f"no CSRF token on {url} ({response.status_code})"
     return match.group(1)
@@ -208,8 +208,9 @@ def make_admin(username="admin", password="Rahasia-Balai-1", role="Admin"):
 
 def admin_login(client, username="admin", password="Rahasia-Balai-1"):
     """Log an operator in through FAB's login form; returns the response."""
-    token = csrf_token(client, "/login/")
-    return client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+    token = csrf_token(client, "/login/?next=/operator/")
+    return client.post("/login/?next=/operator/", data={"username": username, "password": password,
+                                                       "csrf_token": token})
 
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="flask_appbuilder")

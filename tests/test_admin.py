@@ -102,6 +102,7 @@ PUBLIC_ENDPOINTS = {
     "static": "static files",
     "appbuilder.static": "FAB's bundled static files",
     "set_language": "language choice, no data",
+    "operator_home": "redirects to the login form or to the user's own start page; no data",
     "verify_letter": "public check behind a letter's QR code (unguessable token, 404 otherwise)",
 }
 #: Views that are public by design: the index (public page), FAB's login/logout and its
@@ -135,8 +136,9 @@ def test_every_view_endpoint_checks_a_permission(app):
 
 def test_register_views_and_menus_match_security_lists(app):
     """Our registered views and menu entries are exactly those the roles in app/security.py cover."""
+    from flask_appbuilder.security.views import AuthDBView
     ours = {type(v).__name__ for v in app.appbuilder.baseviews
-            if type(v).__module__.startswith("app.") and not isinstance(v, IndexView)}
+            if type(v).__module__.startswith("app.") and not isinstance(v, (IndexView, AuthDBView))}
     assert ours == set(REGISTER_VIEWS) | set(LETTER_VIEWS)
     menu = app.appbuilder.menu.get_list()
     for category, expected in (("Register", REGISTER_MENUS), ("Letters", LETTER_MENUS)):
@@ -554,3 +556,20 @@ def test_unknown_action_and_get_action_are_refused(app, client):
     assert run_action(client, "residentview", "drop_everything", resident_id).status_code == 404
     assert client.get(f"/residentview/action/create_portal_account/{resident_id}").status_code == 405
     assert get_account(app, resident_id) is None
+
+
+def test_login_lands_on_the_work(app, client, ctx):
+    """After logging in without ?next=, an operator lands on residents, a Kepala Desa on letters."""
+    from tests.conftest import admin_login, make_admin
+    make_admin("op1", role="Operator")
+    assert client.get("/login/").headers["Location"].endswith("/login/?next=/operator/")
+    token = csrf_token(client, "/login/?next=/operator/")
+    response = client.post("/login/?next=/operator/", data={"username": "op1", "password": "Rahasia-Balai-1",
+                                                            "csrf_token": token})
+    assert response.headers["Location"].endswith("/operator/")
+    assert client.get("/operator/").headers["Location"].endswith("/residentview/list/")
+    make_admin("kd1", role="Kepala Desa")
+    other = app.test_client()
+    token = csrf_token(other, "/login/?next=/operator/")
+    other.post("/login/?next=/operator/", data={"username": "kd1", "password": "Rahasia-Balai-1", "csrf_token": token})
+    assert other.get("/operator/").headers["Location"].endswith("/letterrequestview/list/")

@@ -364,7 +364,7 @@ def test_pin_and_full_nik_never_logged(app, client, resident, caplog):
 def test_public_page_and_language_switch(client, resident):
     """``/`` shows the village and links to both logins; English is selectable."""
     page = client.get("/").get_data(as_text=True)
-    assert "Sukamaju" in page and "/layanan-mandiri/masuk" in page and "/login/" in page
+    assert "Sukamaju" in page and "/layanan-mandiri/masuk" in page and "/operator/" in page
     assert "Layanan Mandiri" in page  # Indonesian by default
     client.get("/bahasa/en?next=/")
     assert "Self-service portal" in client.get("/").get_data(as_text=True)

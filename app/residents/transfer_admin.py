@@ -218,5 +218,5 @@ def register_transfer_views(appbuilder):
     ``Register``); permissions ``can_index``, ``can_import``, ``can_export``.
     """
     appbuilder.add_view(RegisterTransferView, "Import and export", label=_l("Import and export"),
-                        icon="fa-exchange", category="Register", category_label=_l("Register"),
+                        icon="fa-exchange", category="Register", category_label=_l("Population register"),
                         category_icon="fa-book")
