@@ -4,6 +4,8 @@ from app.core.i18n import lazy_gettext as _l
 from app.letters.admin import (DeskLetterView, IssuedLetterView, LetterRequestView, LetterTypeView,
                                RequirementView)
 from app.portal.admin import PortalAccountView, PortalPinSlipView
+from app.aid.admin import register_aid_views
+from app.messages.admin import register_message_views
 from app.residents.transfer_admin import register_transfer_views
 from app.residents.admin import (AreaView, FamilyMembersView, FamilyView, OfficialView,
                                  ResidentView, VillageView)
@@ -48,3 +50,6 @@ def register_admin_views(appbuilder):
                         **letters)
     appbuilder.add_view(RequirementView, "Required documents", label=_l("Required documents"),
                         icon="fa-paperclip", **letters)
+
+    register_message_views(appbuilder)
+    register_aid_views(appbuilder)

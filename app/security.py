@@ -24,6 +24,9 @@ LETTER_VIEWS = ("LetterRequestView", "DeskLetterView", "IssuedLetterView", "Lett
                 "RequirementView")
 LETTER_MENUS = ("Letters", "Letter requests", "Letter at the desk", "Issued letters", "Letter types",
                 "Required documents")
+#: Kotak Pesan and Program Bantuan for operators (app/messages/admin.py, app/aid/admin.py).
+MESSAGE_VIEWS, MESSAGE_MENUS = ("OfficeMessageView",), ("Messages", "Message inbox")
+AID_VIEWS, AID_MENUS = ("AidProgramView",), ("Aid", "Aid programmes")
 #: What the Kepala Desa and the Viewer see of letters: the queue and the archive.
 _LETTER_READ_VIEWS = ("LetterRequestView", "IssuedLetterView")
 _LETTER_READ_MENUS = ("Letters", "Letter requests", "Issued letters")
@@ -55,18 +58,22 @@ def build_roles():
     read_menus = _alternatives(tuple(m for m in REGISTER_MENUS if m != "Import and export"))
     letter_views, letter_menus = _alternatives(LETTER_VIEWS), _alternatives(LETTER_MENUS)
     letters_read, letters_read_menus = _alternatives(_LETTER_READ_VIEWS), _alternatives(_LETTER_READ_MENUS)
+    service_views = _alternatives(MESSAGE_VIEWS + AID_VIEWS)
+    service_menus = _alternatives(MESSAGE_MENUS + AID_MENUS)
     read = r"^(can_list|can_show|can_get|can_info)$"
     # FAB names an @action's permission after the action, without the "can_" prefix.
     operate = r"^(can_.*|create_portal_account|reset_pin)$"
     menu = r"^menu_access$"
     return {
         ROLE_OPERATOR: [[views, operate], [menus, menu], [letter_views, r"^can_.*$"], [letter_menus, menu],
-                        *_OWN_PROFILE],
+                        [service_views, r"^can_.*$"], [service_menus, menu], *_OWN_PROFILE],
         ROLE_VILLAGE_HEAD: [[views, read], [read_menus, menu],
                             [r"^LetterRequestView$", r"^(can_list|can_show|can_document|can_sign_letter)$"],
                             [r"^IssuedLetterView$", r"^(can_list|can_show|can_pdf)$"],
-                            [letters_read_menus, menu], *_OWN_PROFILE],
+                            [letters_read_menus, menu], [service_views, read], [service_menus, menu],
+                            *_OWN_PROFILE],
         ROLE_VIEWER: [[views, read], [read_menus, menu], [letters_read, read], [letters_read_menus, menu],
+                      [service_views, read], [service_menus, menu],
                       *_OWN_PROFILE],
     }
 

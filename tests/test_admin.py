@@ -15,7 +15,8 @@ from flask_appbuilder.security.views import AuthView
 from pypdf import PdfReader
 from sqlalchemy import event, func, select
 
-from app.security import LETTER_MENUS, LETTER_VIEWS, REGISTER_MENUS, REGISTER_VIEWS
+from app.security import (AID_MENUS, AID_VIEWS, LETTER_MENUS, LETTER_VIEWS, MESSAGE_MENUS, MESSAGE_VIEWS,
+                          REGISTER_MENUS, REGISTER_VIEWS)
 from tests.conftest import (admin_login, csrf_token, make_account, make_admin, make_area, make_family,
                             make_nik, make_resident, make_village, portal_login)
 
@@ -139,9 +140,10 @@ def test_register_views_and_menus_match_security_lists(app):
     from flask_appbuilder.security.views import AuthDBView
     ours = {type(v).__name__ for v in app.appbuilder.baseviews
             if type(v).__module__.startswith("app.") and not isinstance(v, (IndexView, AuthDBView))}
-    assert ours == set(REGISTER_VIEWS) | set(LETTER_VIEWS)
+    assert ours == set(REGISTER_VIEWS) | set(LETTER_VIEWS) | set(MESSAGE_VIEWS) | set(AID_VIEWS)
     menu = app.appbuilder.menu.get_list()
-    for category, expected in (("Register", REGISTER_MENUS), ("Letters", LETTER_MENUS)):
+    for category, expected in (("Register", REGISTER_MENUS), ("Letters", LETTER_MENUS),
+                               ("Messages", MESSAGE_MENUS), ("Aid", AID_MENUS)):
         found = [item for item in menu if item.name == category]
         assert found, f"no {category} menu"
         assert {category, *(child.name for child in found[0].childs)} == set(expected)
