@@ -68,7 +68,9 @@ def names(rows):
 
 def test_family_aid_and_personal_aid_each_once(app, household):
     """cases/ "family aid": the wife sees PKH (via the KK) and PIP (personally), once each."""
-    rows = services.aid_for_resident(household["wife"])
+    from flask_babel import force_locale
+    with force_locale("en"):
+        rows = services.aid_for_resident(household["wife"])
     assert sorted(names(rows)) == ["PIP", "PKH"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["PKH"]["via"] == ["family"] and by_name["PKH"]["card_number"] == "PKH-0001"
