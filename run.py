@@ -28,21 +28,24 @@ app = create_app({"SECRET_KEY": secret_key()})
 
 def main():
     """Apply migrations, sync roles, build the demo village on an empty database, then serve."""
-    from flask_migrate import upgrade
-
     from app.cli import build_demo_if_empty, sync_reference_data
 
     with app.app_context():
-        upgrade()
         sync_reference_data()
         if app.config["BALAI_DEMO"]:
             build_demo_if_empty()
+        no_users = app.appbuilder.sm.count_users() == 0
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     print(f"\nBalai is running at http://{host}:{port}/")
     print(f"  Layanan Mandiri: http://{host}:{port}/layanan-mandiri/masuk")
     print(f"  Operator panel:  http://{host}:{port}/login/")
-    print(f"  Demo logins:     {INSTANCE_DIR / 'demo-accounts.txt'}\n")
+    if no_users:
+        print("  No operator exists yet. Create one with:")
+        print("    .venv/bin/flask --app run fab create-admin --username admin --firstname Admin \\")
+        print("        --lastname Desa --email admin@example.desa.id --password '<a long password>'\n")
+    else:
+        print(f"  Demo logins:     {INSTANCE_DIR / 'demo-accounts.txt'}\n")
     sys.stdout.flush()
     app.run(host=host, port=port, debug=False)
 

@@ -7,14 +7,17 @@ desa = AppGroup("desa", help="Balai village commands.")
 
 
 def sync_reference_data():
-    """Roles, permissions and the shipped letter types; idempotent (never overwrites edits).
+    """Migrations, roles, permissions and the shipped letter types; idempotent (never overwrites edits).
 
     Returns:
         tuple ``(role names, number of letter types added)``.
     """
+    from flask_migrate import upgrade
+
     from app.extensions import db
     from app.letters.catalogue import seed_letter_types
 
+    upgrade()  # the schema first: a fresh database needs nothing else
     roles = current_app.appbuilder.sm.sync_roles()
     added = seed_letter_types()
     db.session.commit()
@@ -23,7 +26,7 @@ def sync_reference_data():
 
 @desa.command("init")
 def init_command():
-    """Create or update permissions, roles and the shipped letter types (idempotent)."""
+    """Apply migrations; create or update permissions, roles and the shipped letter types (idempotent)."""
     roles, added = sync_reference_data()
     click.echo("Roles: " + ", ".join(roles))
     click.echo(f"Letter types added: {added}")
@@ -38,6 +41,7 @@ def demo_command(residents, seed):
     """Load the demo village (Desa Regaloh, Pati). Does nothing if a village or residents exist."""
     from app.residents.demo import build_demo
 
+    sync_reference_data()
     result = build_demo(residents=residents, seed=seed, progress=click.echo)
     _echo_result(result)
 
