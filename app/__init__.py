@@ -112,6 +112,8 @@ def create_app(config=None):
     app.register_blueprint(portal_bp)
     init_letters_public(app)
     public.init_public(app)
+    from app.core.guards import init_guards
+    init_guards(app)
     install_portal(app)
     cli.register(app)
     return app

@@ -77,10 +77,19 @@ def login_lands_on_work():
     return None
 
 
+def operator_logout():
+    """``POST /logout/`` (CSRF-checked): log the operator out. FAB's GET route is refused, so
+    another site cannot log operators out with an image tag."""
+    from flask_login import logout_user
+    logout_user()
+    return redirect(url_for("PublicIndexView.index"))
+
+
 def init_public(app):
     """Register the language route, error pages, template helpers and security headers on ``app``."""
     app.add_url_rule("/bahasa/<code>", "set_language", set_language)
     app.add_url_rule("/operator/", "operator_home", operator_home)
+    app.add_url_rule("/logout/", "operator_logout", operator_logout, methods=["POST"])
     app.before_request(login_lands_on_work)
     app.register_error_handler(403, forbidden)
     app.register_error_handler(404, not_found)

@@ -55,8 +55,24 @@ def read_limited(stream, limit):
 
 
 def _clean_pdf(data):
+    """Accept a PDF that pypdf can open and that has at least one page."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
     if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-2048:]:
         raise UploadError(_l("This file is not a valid PDF."))
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise UploadError(_l("This PDF is protected by a password. Upload it without the password."))
+        if len(reader.pages) < 1:
+            raise UploadError(_l("This PDF has no pages."))
+    except UploadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        raise UploadError(_l("This file is not a valid PDF.")) from None
     return CleanFile(data, "application/pdf", "pdf")
 
 
@@ -105,8 +121,13 @@ def clean_upload(file_storage):
         UploadError: empty, too large, not JPEG/PNG/PDF by content, damaged, or a bomb.
     """
     data = read_limited(file_storage.stream, max_bytes())
-    claims_pdf = (file_storage.filename or "").lower().endswith(".pdf") or file_storage.mimetype == "application/pdf"
-    if data.startswith(b"%PDF-") or claims_pdf:
-        # The name only picks the clearer message; the content decides.
+    if data.startswith(b"%PDF-"):
         return _clean_pdf(data)
-    return _clean_image(data, current_app.config.get("UPLOAD_IMAGE_MAX_PX", 1600))
+    try:
+        return _clean_image(data, current_app.config.get("UPLOAD_IMAGE_MAX_PX", 1600))
+    except UploadError:
+        # The content decides; the name only picks the clearer message for a fake PDF.
+        claims_pdf = (file_storage.filename or "").lower().endswith(".pdf") or file_storage.mimetype == "application/pdf"
+        if claims_pdf:
+            raise UploadError(_l("This file is not a valid PDF.")) from None
+        raise

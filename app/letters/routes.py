@@ -56,7 +56,11 @@ def new_letter_request(type_id):
         db.session.rollback()
         return render_template("portal/letters/form.html",
                                **_form_context(letter_type, checked, token, request.form)), 400
-    letter_request, created = services.submit_once(g.resident, letter_type, checked, token)
+    try:
+        letter_request, created = services.submit_once(g.resident, letter_type, checked, token)
+    except services.StaleForm:
+        flash(_l("This form was already used. Please fill it in again."), "warning")
+        return redirect(url_for("portal.new_letter_request", type_id=letter_type.id))
     if created:
         flash(_l("Your request was sent. The office processes requests during service hours."), "success")
     return redirect(url_for("portal.letter_request", request_id=letter_request.id))

@@ -218,11 +218,18 @@ def submit_request(resident, letter_type, checked, submit_token):
     return request, True
 
 
+class StaleForm(ValueError):
+    """The form's one-time token was already used by someone else: show the form again."""
+
+
 def submit_once(resident, letter_type, checked, submit_token):
     """:func:`submit_request` and commit; a concurrent double submit ends with one request.
 
     Returns:
         tuple ``(LetterRequest, created: bool)``.
+
+    Raises:
+        StaleForm: the token belongs to another resident's request (nothing is written).
     """
     try:
         request, created = submit_request(resident, letter_type, checked, submit_token)
@@ -231,8 +238,10 @@ def submit_once(resident, letter_type, checked, submit_token):
     except IntegrityError:
         db.session.rollback()
         existing = db.session.scalar(select(LetterRequest).where(LetterRequest.submit_token == submit_token))
-        if existing is None or existing.resident_id != resident.id:
+        if existing is None:
             raise
+        if existing.resident_id != resident.id:
+            raise StaleForm(submit_token) from None
         return existing, False
 
 
