@@ -9,7 +9,7 @@ Requirement ids are the national codes of reference/requirement_document.csv:
 import csv
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.letters.fields import schema_errors
@@ -95,6 +95,11 @@ def seed_requirements():
     added = [Requirement(id=i, name=n) for i, n in rows if i not in existing]
     db.session.add_all(added)
     db.session.flush()
+    if added and db.session.get_bind().dialect.name == "postgresql":
+        # Rows written with explicit ids leave the id sequence behind: the next requirement an
+        # operator adds would get id 1 again.
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('requirement', 'id'), "
+                                "(SELECT MAX(id) FROM requirement))"))
     return len(added)
 
 
