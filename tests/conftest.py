@@ -6,6 +6,8 @@ from the Alembic migrations, as in production.
 """
 import importlib
 import itertools
+import shutil
+import threading
 import os
 import re
 import warnings
@@ -103,6 +105,31 @@ def ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- browser tests (Debian's Chromium driven by Playwright; never `playwright install`) ---------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+@pytest.fixture
+def live_server(app):
+    """Serve the test app on a free loopback port in a thread; yields the base URL."""
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield b
+        b.close()
 
 
 # --- factories -----------------------------------------------------------------------------

@@ -4,42 +4,19 @@ Needs Debian's Chromium (``apt-get install -y chromium``); skipped when it is mi
 Screenshots go to ``test-artifacts/`` for a person to look at.
 """
 import os
-import shutil
-import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_account, make_area, make_family, make_resident, make_village
+from tests.conftest import CHROMIUM, make_account, make_area, make_family, make_resident, make_village
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium not installed (apt-get install -y chromium)")]
 
 
-@pytest.fixture
-def live_server(app):
-    """Serve the test app on a free loopback port in a thread; yields the base URL."""
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield b
-        b.close()
 
 
 def test_first_login_on_a_phone(app, live_server, browser):

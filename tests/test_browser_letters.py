@@ -12,7 +12,6 @@ import io
 import os
 import shutil
 import subprocess
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -21,12 +20,9 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from tests.conftest import make_account, make_admin, make_area, make_family, make_resident, make_village
+from tests.conftest import CHROMIUM, make_account, make_admin, make_area, make_family, make_resident, make_village
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 PIN_A, PIN_B, PASSWORD = "582913", "604917", "Rahasia-Balai-1"
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
@@ -36,24 +32,6 @@ pytestmark = [pytest.mark.browser,
                                  reason="Chromium not installed (apt-get install -y chromium)")]
 
 
-@pytest.fixture
-def live_server(app):
-    """Serve the test app on a free loopback port in a thread; yields the base URL."""
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield b
-        b.close()
 
 
 def phone_photo(path):

@@ -116,7 +116,6 @@ def village(app, monkeypatch):
 
 def clients(app):
     """A resident client and an operator client, both logged in through the real forms."""
-    from tests.conftest import make_nik  # noqa: F401  (same serials as the fixtures)
     from app.extensions import db
     from app.residents.models import Resident
     resident = app.test_client()
