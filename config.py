@@ -88,8 +88,10 @@ class Config:
     #: Failed logins allowed per client address (Flask-Limiter syntax). Generous on purpose:
     #: many residents share one carrier-grade NAT address.
     PORTAL_ADDRESS_LIMIT = os.environ.get("PORTAL_ADDRESS_LIMIT", "60 per 15 minutes")
-    #: Argon2id cost for PIN hashes (argon2-cffi PasswordHasher keyword arguments).
-    PIN_HASH_PARAMS = {"time_cost": 3, "memory_cost": 65536, "parallelism": 2}
+    #: Argon2id cost for PIN hashes (argon2-cffi PasswordHasher keyword arguments): OWASP's
+    #: recommended setting (19 MiB, 2 passes, 1 lane). The argon2-cffi default (64 MiB, 2 lanes)
+    #: alone pushed a gunicorn worker past 200 MB; the PIN is also protected by the lockout.
+    PIN_HASH_PARAMS = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
 
     #: Number of reverse proxies in front (0: none). Set it so X-Forwarded-For is trusted.
     PROXY_FIX_COUNT = _env_int("PROXY_FIX_COUNT", 0)
