@@ -3,13 +3,15 @@
 
 One command (from the repository root, with the project's virtualenv and Debian's ``wrk``)::
 
-    python bench/run.py                 # 3,000 / 10,000 / 25,000 residents, SQLite (~13 min)
-    python bench/run.py --quick         # 3,000 and 10,000, 5 s per endpoint (~6 min): does it work?
+    python bench/run.py                 # 3,000 / 10,000 / 25,000 residents, SQLite (~10 min)
+    python bench/run.py --quick         # 3,000 and 10,000, 2 x 2 s per endpoint (~5 min)
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/balai_bench python bench/run.py
-                                        # SQLite, then PostgreSQL (3 s per endpoint by default)
+                                        # SQLite, then PostgreSQL (one wrk round each, ~14 min)
+    DATABASE_URL=... python bench/run.py --no-sqlite      # PostgreSQL only (~11 min)
     bash bench/run.sh [options]         # the same from a fresh clone: makes .venv, checks wrk
 
-Options: ``--sizes 3000,25000``, ``--duration 6`` (seconds of wrk per endpoint and size),
+Options: ``--sizes 3000,25000``, ``--duration 3`` and ``--rounds 2`` (wrk runs per endpoint and
+size; the one with the lowest p95 is reported),
 ``--connections 8``, ``--threads 2``, ``--workers 2``, ``--soak-connections 32``,
 ``--soak-duration 30``, ``--logins 24``, ``--import-rows 25000``, ``--no-sqlite``, ``--out DIR``,
 ``--keep-temp``; ``--help`` lists them all.
@@ -37,7 +39,8 @@ PostgreSQL when ``DATABASE_URL`` points to one) it
 
 It prints one table (endpoint, size, db, req/s, p50, p95, p99, ratio of req/s to the bare
 route, errors) plus the issue's targets with PASS/FAIL, and writes ``bench/results/latest.csv``
-and ``latest.md`` (``quick.*`` with ``--quick``) with the machine, load average and commit.
+and ``latest.md`` (``quick.*`` with ``--quick``, ``*-postgresql.*`` with ``--no-sqlite``) with
+the machine, load average and commit.
 "errors" counts socket errors, timeouts and every status other than 2xx: each measured URL
 answers 200, so a redirect means a lost session and is an error too. Exit status: 0 when every
 target holds, 2 when one is missed, 1 when the bench itself failed.
@@ -746,7 +749,7 @@ def evaluate(args, rows, extras, import_results):
 def write_reports(args, rows, extras, import_results, targets, info, started, finished):
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = "quick" if args.quick else "latest"
+    stem = ("quick" if args.quick else "latest") + ("-postgresql" if args.no_sqlite else "")
     cols = ["endpoint", "size", "db", "rps", "p50_ms", "p95_ms", "p99_ms", "ratio_bare", "errors",
             "connections", "requests", "mean_ms", "sql_statements", "sql_ms", "inprocess_ms", "path"]
     with open(out_dir / f"{stem}.csv", "w", newline="") as fh:
@@ -822,8 +825,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="3000 and 10000 residents, 2 x 2 s per endpoint, 10 s soak, 10,000-row import")
     p.add_argument("--duration", type=int, default=None,
-                   help="seconds of each wrk run (default 3, times --rounds 2; 2 with --quick or when "
-                        "PostgreSQL is measured too)")
+                   help="seconds of each wrk run (default 3; 2 with --quick)")
     p.add_argument("--connections", type=int, default=8, help="wrk connections per endpoint (default 8)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
@@ -833,9 +835,9 @@ def parse_args(argv=None):
     p.add_argument("--login-threads", type=int, default=4)
     p.add_argument("--import-rows", type=int, default=None, help="rows of the import test (default 25000; 0 skips)")
     p.add_argument("--pdf-repeat", type=int, default=10, help="renderings for the xhtml2pdf baseline")
-    p.add_argument("--rounds", type=int, default=2,
+    p.add_argument("--rounds", type=int, default=None,
                    help="wrk runs per endpoint and size, each --duration long; the one with the lowest p95 "
-                        "is reported (default 2)")
+                        "is reported (default 2; 1 when SQLite and PostgreSQL are both measured)")
     p.add_argument("--sql-repeat", type=int, default=5, help="requests per page for the SQL columns")
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
                    help="PostgreSQL URL for the second database (default $DATABASE_URL)")
@@ -850,7 +852,11 @@ def parse_args(argv=None):
     else:
         args.sizes = [3000, 10000] if args.quick else list(DEFAULT_SIZES)
     if args.duration is None:
-        args.duration = 2 if args.quick or pg and not args.no_sqlite else 3
+        args.duration = 2 if args.quick else 3
+    both = pg and not args.no_sqlite
+    if args.rounds is None:
+        # Both databases in one run: one round each, to stay under 15 minutes on 2 cores.
+        args.rounds = 1 if both else 2
     if args.soak_duration is None:
         args.soak_duration = 10 if args.quick else 30
     if args.logins is None:
