@@ -11,10 +11,9 @@ One command (from the repository root, with the project's virtualenv and Debian'
     bash bench/run.sh [options]         # the same from a fresh clone: makes .venv, checks wrk
 
 Options: ``--sizes 3000,25000``, ``--duration 3`` and ``--rounds 2`` (wrk runs per endpoint and
-size; the one with the lowest p95 is reported),
-``--connections 8``, ``--threads 2``, ``--workers 2``, ``--soak-connections 32``,
-``--soak-duration 30``, ``--logins 24``, ``--import-rows 25000``, ``--no-sqlite``, ``--out DIR``,
-``--keep-temp``; ``--help`` lists them all.
+size; the one with the lowest p95 is reported), ``--connections 8``, ``--threads 2``,
+``--workers 2``, ``--soak-connections 32``, ``--soak-duration 30``, ``--logins 24``,
+``--import-rows 25000``, ``--no-sqlite``, ``--out DIR``, ``--keep-temp``; ``--help`` lists all.
 
 For each database (SQLite, a fresh file per size in a temporary instance folder; then
 PostgreSQL when ``DATABASE_URL`` points to one) it
@@ -694,7 +693,9 @@ def evaluate(args, rows, extras, import_results):
                 if ref and ref["p95_ms"] > 0:
                     sql = ""
                     if ref.get("sql_ms") is not None and r.get("sql_ms") is not None:
-                        sql = f", SQL {ref['sql_ms']:.1f} -> {r['sql_ms']:.1f} ms/request"
+                        grows = r["sql_ms"] - ref["sql_ms"] > 1 and r["sql_ms"] > 1.5 * ref["sql_ms"]
+                        sql = (f", SQL {ref['sql_ms']:.1f} -> {r['sql_ms']:.1f} ms/request: "
+                               + ("the database work grows" if grows else "SQL flat, likely noise"))
                     worst.append((r["p95_ms"] / ref["p95_ms"], endpoint, ref["p95_ms"], r["p95_ms"], sql))
             worst.sort(reverse=True)
             misses = [w for w in worst if w[0] > FLAT_RATIO]

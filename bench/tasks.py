@@ -132,7 +132,8 @@ def seed(nik, seed_value=7):
         progs = [AidProgram(name="PKH", target="family", funding_source="apbn", start_date=start,
                             end_date=start + timedelta(days=720), description="Program Keluarga Harapan"),
                  AidProgram(name="BLT Dana Desa", target="person", funding_source="dana_desa",
-                            start_date=start, end_date=start + timedelta(days=360), description="Bantuan langsung tunai"),
+                            start_date=start, end_date=start + timedelta(days=360),
+                            description="Bantuan langsung tunai"),
                  AidProgram(name="PIP", target="person", funding_source="apbn", start_date=start,
                             end_date=start + timedelta(days=360), description="Program Indonesia Pintar")]
         db.session.add_all(progs)
@@ -159,7 +160,8 @@ def seed(nik, seed_value=7):
         letter = db.session.scalar(select(IssuedLetter).where(IssuedLetter.resident_id == me.id)
                                    .order_by(IssuedLetter.id).limit(1))
         middle = db.session.scalar(select(Resident.id).order_by(Resident.id).offset(total // 2).limit(1))
-        emit({"resident_id": me.id, "show_resident_name": db.session.get(Resident, middle).name, "family_id": me.family_id, "letter_id": letter.id,
+        emit({"resident_id": me.id, "show_resident_name": db.session.get(Resident, middle).name,
+              "family_id": me.family_id, "letter_id": letter.id,
               "show_resident_id": middle, "residents": total, "queue_requests": len(picks),
               "queue_messages": len(picks), "aid_rows": len(rows),
               "my_requests": len(mine), "letter_status_ok": mine[0].status == LetterStatus.READY})

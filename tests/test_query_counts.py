@@ -1,11 +1,4 @@
-"""List pages cost the same number of SQL statements with 3 rows as with 30 (issue 6: flat cost).
-
-Every list page is requested once with a few rows and once with ten times as many; the number
-of statements (SQLAlchemy ``before_cursor_execute`` on ``db.engine``) must not change. A page
-that loads a relation per row (an N+1 query) or counts in Python fails here long before it
-gets slow in ``bench/run.py``. Data are written inside an app context of their own; requests
-run outside it, each with its own session, as in production.
-"""
+"""SQL statements per list page do not grow with the rows (issue 6); see bench/README.md."""
 import secrets
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -57,15 +50,14 @@ def statements(app, client, url):
 
 
 def _letter_type():
+    """The shipped general cover letter type (no extra fields)."""
     from app.extensions import db
     from app.letters.models import LetterType
     return db.session.scalar(select(LetterType).where(LetterType.code == "pengantar_umum"))
 
 
 def add_rows(me, office_user_id, start, stop):
-    """Rows ``start``..``stop - 1``: for each, a family in its own RT with one resident, that
-    resident's letter request and message, and the bench resident's own request, answered
-    message, aid programme, family member and notification."""
+    """Add rows start..stop-1: a family, resident, request and answered message each, and as many for ``me``."""
     from app.aid.models import AidProgram, AidRecipient
     from app.extensions import db
     from app.letters.models import LetterRequest
@@ -135,6 +127,7 @@ def counts(app, resident, operator):
 
 
 def _routed(app, url):
+    """True when ``url`` is routed in this build (a view may not be registered yet)."""
     adapter = app.url_map.bind("localhost")
     try:
         adapter.match(url)
