@@ -147,6 +147,7 @@ def import_residents_command(file, dry_run, partial, report, show):
     are written all the same).
     """
     from app.extensions import db
+    from app.residents.services import refresh_statistics
     from app.residents.transfer import import_residents
 
     _format_from_name(file)
@@ -165,6 +166,7 @@ def import_residents_command(file, dry_run, partial, report, show):
             raise
     if result.written:
         db.session.commit()
+        refresh_statistics()
     else:
         db.session.rollback()
 

@@ -6,7 +6,12 @@ init`` (idempotent) creates the role rows so users can be given them, and writes
 permissions of the Admin role. A view that is not listed here is reachable by Admin only:
 views are secured by default.
 """
+from flask import g, has_app_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import (
+    Permission, PermissionView, ViewMenu, assoc_permissionview_role,
+)
+from sqlalchemy import select
 
 ROLE_ADMIN = "Admin"
 ROLE_OPERATOR = "Operator"
@@ -79,7 +84,35 @@ def build_roles():
 
 
 class BalaiSecurityManager(SecurityManager):
-    """FAB's SQLAlchemy security manager with an explicit, idempotent role sync."""
+    """FAB's SQLAlchemy security manager with an explicit, idempotent role sync.
+
+    Also answers permission checks of database roles (Admin) from one query per request:
+    FAB asks the database once per check, and an operator page makes about 30 checks (menu,
+    buttons, related views). See bench/README.md (issue 6).
+    """
+
+    def _role_permissions(self, role_ids):
+        """The ``{(permission name, view name)}`` pairs granted to the database roles ``role_ids``.
+
+        Loaded with one query and kept for the rest of the application context (one request),
+        so a permission changed by another request is seen by the next request.
+        """
+        key = tuple(sorted(role_ids))
+        cache = g.setdefault("balai_role_permissions", {}) if has_app_context() else {}
+        if key not in cache:
+            query = (select(Permission.name, ViewMenu.name)
+                     .select_from(PermissionView)
+                     .join(Permission, PermissionView.permission_id == Permission.id)
+                     .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
+                     .join(assoc_permissionview_role,
+                           assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+                     .where(assoc_permissionview_role.c.role_id.in_(key)))
+            cache[key] = {(permission, view) for permission, view in self.session.execute(query)}
+        return cache[key]
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids):
+        """True when one of the database roles ``role_ids`` has ``permission_name`` on ``view_name``."""
+        return (permission_name, view_name) in self._role_permissions(role_ids)
 
     def sync_roles(self):
         """Create or update the permission rows and the role rows. Safe to run any number of times.

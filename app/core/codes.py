@@ -7,7 +7,8 @@ are written by the first migration and never edited in the UI.
 import csv
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, String
+from flask import current_app
+from sqlalchemy import Column, Integer, String, select
 
 from app.extensions import db
 
@@ -113,3 +114,37 @@ def read_code_rows(csv_file):
     """
     with open(DATA_DIR / csv_file, encoding="utf-8", newline="") as fh:
         return [{"id": int(row["code"]), "name": row["name_id"].strip()} for row in csv.DictReader(fh)]
+
+
+def code_choices(model):
+    """The rows of a national code table as ``[(id as str, name), ...]``, in code order.
+
+    Read from the database once per process and application (the tables are written by the
+    migrations and never edited, see the module docstring), so a form listing them costs no
+    query: the register's search form shows seven of them on every list page (issue 6).
+
+    Args:
+        model: one of :data:`CODE_TABLES`.
+    """
+    cache = current_app.extensions.setdefault("balai_code_choices", {})
+    if model.__tablename__ not in cache:
+        rows = db.session.execute(select(model.id, model.name).order_by(model.id))
+        cache[model.__tablename__] = [(str(code), name) for code, name in rows]
+    return cache[model.__tablename__]
+
+
+def code_name(model, code):
+    """The name of national ``code`` in table ``model``, without a query ("" for None or unknown).
+
+    Pages and PDFs show a resident's codes by name; reading them here instead of joining the
+    nine code tables to every resident keeps the portal's queries small (issue 6).
+
+    Args:
+        model: one of :data:`CODE_TABLES`; code: int or None.
+    """
+    if code is None:
+        return ""
+    names = current_app.extensions.setdefault("balai_code_names", {})
+    if model.__tablename__ not in names:
+        names[model.__tablename__] = {int(key): name for key, name in code_choices(model)}
+    return names[model.__tablename__].get(code, "")

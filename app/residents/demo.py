@@ -989,6 +989,7 @@ def build_demo(residents=3000, seed=42, *, progress=None):
         RuntimeError: a FAB role is missing after syncing, or FAB refused to create a user.
     """
     from app.residents.models import Village
+    from app.residents.services import refresh_statistics
 
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -1002,6 +1003,7 @@ def build_demo(residents=3000, seed=42, *, progress=None):
     try:
         result = _store(pop, say)
         db.session.commit()
+        refresh_statistics()
     except BaseException:
         db.session.rollback()
         raise

@@ -125,7 +125,10 @@ class Resident(TimestampMixin, db.Model):
         Index("uq_resident_family_head", "family_id", unique=True,
               sqlite_where=Column("family_relationship_id") == SHDK_HEAD,
               postgresql_where=Column("family_relationship_id") == SHDK_HEAD),
-        Index("ix_resident_name", "name"),
+        # (name, id): the list's order, so PostgreSQL finds a deep page from the index alone.
+        Index("ix_resident_name", "name", "id"),
+        # Also ix_resident_name_lower on lower(name), for name searches (app/core/search.py):
+        # created by migration 0004, since its collation differs between SQLite and PostgreSQL.
         Index("ix_resident_status_family", "basic_status_id", "family_id"),
     )
     id = Column(Integer, primary_key=True)
@@ -133,25 +136,25 @@ class Resident(TimestampMixin, db.Model):
     nik = Column(String(16), nullable=False, unique=True)
     name = Column(String(100), nullable=False)
     sex_id = Column(Integer, ForeignKey("ref_sex.id"), nullable=False)
-    sex = relationship("Sex", lazy="joined")
+    sex = relationship("Sex")
     birth_place = Column(String(100), nullable=False, default="")
     birth_date = Column(Date, nullable=False)
     religion_id = Column(Integer, ForeignKey("ref_religion.id"), nullable=False)
-    religion = relationship("Religion", lazy="joined")
+    religion = relationship("Religion")
     education_id = Column(Integer, ForeignKey("ref_education.id"))
-    education = relationship("Education", lazy="joined")
+    education = relationship("Education")
     occupation_id = Column(Integer, ForeignKey("ref_occupation.id"))
-    occupation = relationship("Occupation", lazy="joined")
+    occupation = relationship("Occupation")
     marital_status_id = Column(Integer, ForeignKey("ref_marital_status.id"), nullable=False)
-    marital_status = relationship("MaritalStatus", lazy="joined")
+    marital_status = relationship("MaritalStatus")
     family_relationship_id = Column(Integer, ForeignKey("ref_family_relationship.id"))
-    family_relationship = relationship("FamilyRelationship", lazy="joined")
+    family_relationship = relationship("FamilyRelationship")
     blood_type_id = Column(Integer, ForeignKey("ref_blood_type.id"))
-    blood_type = relationship("BloodType", lazy="joined")
+    blood_type = relationship("BloodType")
     citizenship_id = Column(Integer, ForeignKey("ref_citizenship.id"), nullable=False, default=1)
-    citizenship = relationship("Citizenship", lazy="joined")
+    citizenship = relationship("Citizenship")
     basic_status_id = Column(Integer, ForeignKey("ref_basic_status.id"), nullable=False, default=STATUS_ALIVE)
-    basic_status = relationship("BasicStatus", lazy="joined")
+    basic_status = relationship("BasicStatus")
     father_name = Column(String(100), nullable=False, default="")
     mother_name = Column(String(100), nullable=False, default="")
     phone = Column(String(20))

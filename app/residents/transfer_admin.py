@@ -27,6 +27,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.uploads import UploadError, read_limited
 from app.extensions import db
 from app.residents import transfer
+from app.residents.services import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class RegisterTransferView(BaseView):
             result = transfer.import_residents(path.read_bytes(), fmt=info["fmt"], partial=partial)
             if result.written:
                 db.session.commit()
+                refresh_statistics()
             else:
                 db.session.rollback()
         except Exception:
