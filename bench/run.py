@@ -12,7 +12,8 @@ One command (from the repository root, with the project's virtualenv and Debian'
 
 Options: ``--sizes 3000,25000``, ``--duration 3`` and ``--rounds 2`` (wrk runs per endpoint and
 size; the one with the lowest p95 is reported), ``--connections 8``, ``--threads 2``,
-``--workers 2``, ``--soak-connections 32``, ``--soak-duration 30``, ``--logins 24``,
+``--pdf-duration 9`` (the biodata and KK PDFs), ``--workers 2``, ``--soak-connections 32``,
+``--soak-duration 30``, ``--logins 24``,
 ``--import-rows 25000``, ``--no-sqlite``, ``--out DIR``, ``--keep-temp``; ``--help`` lists all.
 
 For each database (SQLite, a fresh file per size in a temporary instance folder; then
@@ -509,6 +510,10 @@ class Site:
             + ", ".join(f"{m:.0f} MB" for m in mb))
 
 
+#: Endpoints (keys of Site.paths) measured for --pdf-duration instead of --duration.
+SLOW_PDFS = ("PDF biodata", "PDF KK")
+
+
 def bench_database(args, procs, db_label, urls, tmp, rows, extras):
     """Build every size, serve them all at once, and load them endpoint by endpoint.
 
@@ -538,7 +543,8 @@ def bench_database(args, procs, db_label, urls, tmp, rows, extras):
             site.memory("after start-up, one login of each kind and the warm-up")
 
         log(f"\n== {db_label}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s per endpoint "
-            f"and size, {args.rounds} round(s) (load average {load_avg()})")
+            f"and size (biodata and KK PDFs {args.pdf_duration}s), {args.rounds} round(s) "
+            f"(load average {load_avg()})")
         c, t, d = args.connections, args.threads, args.duration
         keys = [("bare", "bare", "bare Flask route", None, None, "page", None)] + sites[0].paths()
         runs = {}  # (key, size) -> [wrk results of each round]
@@ -553,7 +559,11 @@ def bench_database(args, procs, db_label, urls, tmp, rows, extras):
                         _, group, label, path, session, kind, conns = next(p for p in site.paths() if p[0] == key)
                         url = site.base + path
                     conns = conns or c
-                    data = wrk(url, connections=conns, threads=min(t, conns), duration=d,
+                    # Biodata and KK PDFs answer 4-15 times a second: a 3-second run holds 12-45
+                    # requests, too few for a p95 that is not just the slowest one.
+                    slow = key.startswith(SLOW_PDFS)
+                    data = wrk(url, connections=conns, threads=min(t, conns),
+                               duration=args.pdf_duration if slow else d,
                                cookie_value=site.cookie(session) if key != "bare" else None)
                     data.update({"group": group, "endpoint": label, "path": path or "/ (bare)", "connections": conns})
                     runs.setdefault((key, site.size), []).append(data)
@@ -765,8 +775,8 @@ def write_reports(args, rows, extras, import_results, targets, info, started, fi
              f"- Python {info['python']}, {info['wrk']}; commit {info['commit']}"
              + (f"; PostgreSQL {info['postgres']}" if info.get("postgres") else ""),
              f"- gunicorn -w {args.workers} (sync workers); wrk -t{args.threads} -c{args.connections} "
-             f"-d{args.duration}s, {args.rounds} rounds per endpoint and size; PDFs also with 1 connection "
-             "(ms per document)",
+             f"-d{args.duration}s (biodata and KK PDFs -d{args.pdf_duration}s), {args.rounds} rounds per "
+             "endpoint and size; PDFs also with 1 connection (ms per document)",
              f"- Load average at start / end: {info['load_start']} / {info['load_end']} (other work on the "
              "machine makes the numbers noisy)", "",
              "Latencies in ms, from the best of the wrk rounds (lowest p95; the sizes measured in "
@@ -836,6 +846,8 @@ def parse_args(argv=None):
     p.add_argument("--login-threads", type=int, default=4)
     p.add_argument("--import-rows", type=int, default=None, help="rows of the import test (default 25000; 0 skips)")
     p.add_argument("--pdf-repeat", type=int, default=10, help="renderings for the xhtml2pdf baseline")
+    p.add_argument("--pdf-duration", type=int, default=None,
+                   help="seconds of each wrk run of the biodata and KK PDFs (default 3 x --duration)")
     p.add_argument("--rounds", type=int, default=None,
                    help="wrk runs per endpoint and size, each --duration long; the one with the lowest p95 "
                         "is reported (default 2; 1 when SQLite and PostgreSQL are both measured)")
@@ -854,6 +866,8 @@ def parse_args(argv=None):
         args.sizes = [3000, 10000] if args.quick else list(DEFAULT_SIZES)
     if args.duration is None:
         args.duration = 2 if args.quick else 3
+    if args.pdf_duration is None:
+        args.pdf_duration = 3 * args.duration
     both = pg and not args.no_sqlite
     if args.rounds is None:
         # Both databases in one run: one round each, to stay under 15 minutes on 2 cores.
