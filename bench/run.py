@@ -448,7 +448,7 @@ class Site:
     def paths(self):
         """(key, group, label, path, session, kind, connections) of every measured URL."""
         seed, size = self.seed, self.size
-        name = seed["show_resident_name"].split()[0]
+        name = seed["search_name"]
         pages = [
             ("portal", "portal login page (GET)", "/layanan-mandiri/masuk", None),
             ("portal", "portal home", "/layanan-mandiri/", "portal"),

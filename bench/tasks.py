@@ -25,6 +25,7 @@ one JSON line starting with ``BENCH_JSON`` as its last line.
   ``csv_bytes``) imported into an empty, migrated register; rows per second.
 """
 import argparse
+from collections import Counter
 import io
 import json
 import os
@@ -160,7 +161,11 @@ def seed(nik, seed_value=7):
         letter = db.session.scalar(select(IssuedLetter).where(IssuedLetter.resident_id == me.id)
                                    .order_by(IssuedLetter.id).limit(1))
         middle = db.session.scalar(select(Resident.id).order_by(Resident.id).offset(total // 2).limit(1))
+        # The name search types the register's most common first name: a full page of results
+        # at every size, so that sizes are compared on the same amount of work.
+        first_names = Counter(name.split()[0] for name in db.session.scalars(select(Resident.name)) if name.split())
         emit({"resident_id": me.id, "show_resident_name": db.session.get(Resident, middle).name,
+              "search_name": first_names.most_common(1)[0][0],
               "family_id": me.family_id, "letter_id": letter.id,
               "show_resident_id": middle, "residents": total, "queue_requests": len(picks),
               "queue_messages": len(picks), "aid_rows": len(rows),

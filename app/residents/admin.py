@@ -7,7 +7,7 @@ actions call :mod:`app.portal.services` and commit. Business rules live in the s
 import logging
 from types import SimpleNamespace
 
-from flask import abort, flash, g, redirect, url_for
+from flask import abort, current_app, flash, g, redirect, url_for
 # FAB's User model must be mapped before SQLAInterface configures the mappers at import time
 # (PortalAccount.created_by refers to it by name).
 import flask_appbuilder.security.sqla.models  # noqa: F401
@@ -18,7 +18,7 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterStartsWith
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from app.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -322,9 +322,27 @@ def number_field(label, model, column, validator, duplicate_message, description
                        validators=[InputRequired(), unique])
 
 
+class CachedSelect2Widget(Select2Widget):
+    """FAB's Select2 drop-down, rendered once per process and language while nothing is chosen.
+
+    The search form of the resident list holds seven code tables (about 200 options) and is
+    rendered, empty, on every list page; FAB's JavaScript fills in the active filters. Only
+    for fields whose choices never change (the national code tables).
+    """
+
+    def __call__(self, field, **kwargs):
+        if field.data not in (None, "", "None"):
+            return super().__call__(field, **kwargs)
+        key = (field.id, field.name, str(get_locale()), tuple(sorted(kwargs.items())))
+        cache = current_app.extensions.setdefault("balai_rendered_selects", {})
+        if key not in cache:
+            cache[key] = super().__call__(field, **kwargs)
+        return cache[key]
+
+
 def code_search_field(label, model):
     """A search-form drop-down of a national code table (values: the codes), without a query."""
-    return SelectField(label, choices=lambda: code_choices(model), widget=Select2Widget())
+    return SelectField(label, choices=lambda: code_choices(model), widget=CachedSelect2Widget())
 
 
 def _digits(count):
