@@ -3,11 +3,11 @@
 
 One command (from the repository root, with the project's virtualenv and Debian's ``wrk``)::
 
-    python bench/run.py                 # 3,000 / 10,000 / 25,000 residents, SQLite (~10 min)
-    python bench/run.py --quick         # 3,000 and 10,000, 2 x 2 s per endpoint (~5 min)
+    python bench/run.py                 # 3,000 / 10,000 / 25,000 residents, SQLite (~12 min)
+    python bench/run.py --quick         # 3,000 and 10,000, 2 x 2 s per endpoint (~6 min)
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/balai_bench python bench/run.py
-                                        # SQLite, then PostgreSQL (one wrk round each, ~14 min)
-    DATABASE_URL=... python bench/run.py --no-sqlite      # PostgreSQL only (~11 min)
+                                        # SQLite, then PostgreSQL (one wrk round each, ~15 min)
+    DATABASE_URL=... python bench/run.py --no-sqlite      # PostgreSQL only (~12 min)
     bash bench/run.sh [options]         # the same from a fresh clone: makes .venv, checks wrk
 
 Options: ``--sizes 3000,25000``, ``--duration 3`` and ``--rounds 2`` (wrk runs per endpoint and
@@ -847,7 +847,8 @@ def parse_args(argv=None):
     p.add_argument("--import-rows", type=int, default=None, help="rows of the import test (default 25000; 0 skips)")
     p.add_argument("--pdf-repeat", type=int, default=10, help="renderings for the xhtml2pdf baseline")
     p.add_argument("--pdf-duration", type=int, default=None,
-                   help="seconds of each wrk run of the biodata and KK PDFs (default 3 x --duration)")
+                   help="seconds of each wrk run of the biodata and KK PDFs (default 3 x --duration; "
+                        "2 x when SQLite and PostgreSQL are both measured)")
     p.add_argument("--rounds", type=int, default=None,
                    help="wrk runs per endpoint and size, each --duration long; the one with the lowest p95 "
                         "is reported (default 2; 1 when SQLite and PostgreSQL are both measured)")
@@ -866,9 +867,9 @@ def parse_args(argv=None):
         args.sizes = [3000, 10000] if args.quick else list(DEFAULT_SIZES)
     if args.duration is None:
         args.duration = 2 if args.quick else 3
-    if args.pdf_duration is None:
-        args.pdf_duration = 3 * args.duration
     both = pg and not args.no_sqlite
+    if args.pdf_duration is None:
+        args.pdf_duration = (2 if both else 3) * args.duration
     if args.rounds is None:
         # Both databases in one run: one round each, to stay under 15 minutes on 2 cores.
         args.rounds = 1 if both else 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark from a fresh clone: .venv with requirements.txt, Debian's wrk, then bench/run.py.
-#   bash bench/run.sh            # the full run (about 13 minutes on 2 cores)
+#   bash bench/run.sh            # the full run (about 13 minutes on 2 cores, with the install)
 #   bash bench/run.sh --quick    # a short check
 # Options pass through to bench/run.py (see its --help).
 set -euo pipefail
