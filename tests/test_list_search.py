@@ -8,24 +8,16 @@
   query per request.
 """
 import re
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.conftest import admin_login, make_admin, make_area, make_family, make_resident, make_village
+from tests.test_query_counts import db_ctx, recorded_statements
 
 PASSWORD = "Rahasia-Balai-1"
 ROW_NAME = re.compile(r"<td>\s*((?:Warga|Ika|IKA|ika|Ikhsan|Nguy|Budi|100%|Ira_)[^<]*?)\s*</td>")
-
-
-@contextmanager
-def db_ctx(app):
-    from app.extensions import db
-    with app.app_context():
-        yield db.session
-        db.session.commit()
 
 
 @pytest.fixture
@@ -142,19 +134,7 @@ def test_code_table_search_is_a_cached_drop_down_that_filters(app, operator, peo
 
 def test_a_list_page_asks_the_database_for_permissions_once_and_for_no_code_table(app, operator, people):
     """FAB asked once per permission check (33 on this page) and loaded seven code tables."""
-    from app.extensions import db
-    operator.get("/residentview/list/")
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert operator.get("/residentview/list/?_flt_0_name=ika").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    seen = recorded_statements(app, operator, "/residentview/list/?_flt_0_name=ika")
     permission_checks = [s for s in seen if "ab_permission_view" in s]
     assert len(permission_checks) <= 2, permission_checks  # the user's permissions, and the menu
     assert not [s for s in seen if "FROM ref_" in s]  # joined to residents is fine; loaded alone is not

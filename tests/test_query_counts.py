@@ -29,8 +29,8 @@ def db_ctx(app):
         db.session.commit()
 
 
-def statements(app, client, url):
-    """The number of SQL statements one GET of ``url`` runs (after a warm-up GET)."""
+def recorded_statements(app, client, url):
+    """The SQL statements (texts) one GET of ``url`` runs, after a warm-up GET."""
     from app.extensions import db
     first = client.get(url)
     assert first.status_code == 200, (url, first.status_code, first.headers.get("Location"))
@@ -46,7 +46,12 @@ def statements(app, client, url):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, (url, response.status_code)
-    return len(seen)
+    return seen
+
+
+def statements(app, client, url):
+    """The number of SQL statements one GET of ``url`` runs (after a warm-up GET)."""
+    return len(recorded_statements(app, client, url))
 
 
 def _letter_type():
