@@ -85,6 +85,10 @@ def people(app):
     ("Ira_", ["Ira_Wati"]),
     ("zzz", []),
     ("'; DROP TABLE resident; --", []),
+    ("", ["Ika Listyowati", "ika kecil", "IKA BESAR", "Ikhsan", "Nguyễn Văn An", "Budi", "100% Murni",
+          "Ira_Wati"]),   # an empty search filters nothing, as in FAB
+    ("   ", ["Ika Listyowati", "ika kecil", "IKA BESAR", "Ikhsan", "Nguyễn Văn An", "Budi", "100% Murni",
+             "Ira_Wati"]),
 ])
 def test_name_starts_with_ignores_case_and_has_no_wildcards(operator, people, typed, found):
     from urllib.parse import urlencode
@@ -100,6 +104,8 @@ def test_name_starts_with_ignores_case_and_has_no_wildcards(operator, people, ty
     ("9999", ["Ira_Wati"]),                   # only nines: no upper bound
     ("abc", []),
     ("%", []),
+    (" - ", ["Ika Listyowati", "ika kecil", "IKA BESAR", "Ikhsan", "Nguyễn Văn An", "Budi", "100% Murni",
+             "Ira_Wati"]),  # only separators: an empty search
     ("٣٣١٩", []),                              # Arabic-Indic digits are not NIK digits
 ])
 def test_nik_starts_with_uses_the_digits(operator, people, typed, found):

@@ -11,7 +11,7 @@ walks an index:
   (migration 0004). PostgreSQL compares them with ``COLLATE "C"`` (code-point order, like
   SQLite's default), because a language collation may sort a name outside a prefix range.
 """
-from sqlalchemy import false, func
+from sqlalchemy import false, func, true
 
 from app.core.nik import normalize_number
 from app.extensions import db
@@ -52,11 +52,11 @@ def name_prefix(column, value):
         column: a string column with an index on :func:`name_key` of it.
         value: what the operator typed (str); surrounding spaces are ignored.
     Returns:
-        a SQLAlchemy condition; ``false()`` for an empty value (nothing matches).
+        a SQLAlchemy condition; ``true()`` for an empty value (like FAB's ``LIKE '%'``).
     """
     prefix = _lower_like_database((value or "").strip())
     if not prefix:
-        return false()
+        return true()
     key = name_key(column)
     return (key >= prefix) & (key < prefix + _LAST_CHARACTER)
 
@@ -65,14 +65,16 @@ def digits_prefix(column, value):
     """SQL condition: a digits-only ``column`` (NIK, KK number) starts with the digits of ``value``.
 
     ``value`` may be typed with spaces, dots or dashes (``3309 0102``); they are removed as for
-    a full number (:func:`app.core.nik.normalize_number`). A value with other characters, or
-    none, matches nothing.
+    a full number (:func:`app.core.nik.normalize_number`). An empty value matches every row
+    (like FAB's ``LIKE '%'``); a value with other characters matches none.
 
     Returns:
         a SQLAlchemy condition on ``column`` usable with its index.
     """
     digits = normalize_number(value or "")
-    if not digits or not digits.isdigit() or not digits.isascii():
+    if not digits:
+        return true()
+    if not digits.isdigit() or not digits.isascii():
         return false()
     condition = column >= digits
     if digits.strip("9"):  # "3319" -> below "3320"; a prefix of nines has no upper bound
