@@ -125,6 +125,30 @@ def test_kk_number_starts_with(operator, people, typed, found):
     assert sorted(names(operator, "/residentview/list/?" + urlencode({"_flt_0_family": typed}))) == sorted(found)
 
 
+@pytest.mark.parametrize("stored, typed", [
+    ("İbrahim Kaya", "İbrahim"),   # Python lowers İ to i + a combining dot, PostgreSQL to i
+    ("İBRAHİM", "İBRAHİM"),
+    ("ΣΟΦΟΣ", "ΣΟΦΟΣ"),            # a final sigma: Python ς, PostgreSQL σ
+    ("ÉLISE Marie", "ÉLISE"),
+    ("ǅemal", "ǅemal"),
+])
+def test_a_name_typed_exactly_is_always_found(app, operator, stored, typed):
+    """Both sides are lower-cased by the database's own lower() (found by the attack review)."""
+    from urllib.parse import urlencode
+    with db_ctx(app):
+        make_resident(name=stored, family=make_family(area=make_area()), shdk=1)
+    body = operator.get("/residentview/list/?" + urlencode({"_flt_0_name": typed})).get_data(as_text=True)
+    assert stored in body
+
+
+@pytest.mark.parametrize("arg", ["_flt_0_nik", "_flt_0_family"])
+def test_a_number_prefix_of_thousands_of_digits_finds_nothing(operator, people, arg):
+    """int() refuses more than 4,300 digits: such a prefix was a 500 (found by the attack review)."""
+    response = operator.get(f"/residentview/list/?{arg}=" + "1" * 5000)
+    assert response.status_code == 200
+    assert names(operator, f"/residentview/list/?{arg}=" + "3" * 17) == []
+
+
 def test_code_table_search_is_a_cached_drop_down_that_filters(app, operator, people):
     """The sex drop-down lists the national codes, and filtering by one works (women only)."""
     with db_ctx(app):

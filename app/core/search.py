@@ -11,9 +11,9 @@ walks an index:
   (migration 0004). PostgreSQL compares them with ``COLLATE "C"`` (code-point order, like
   SQLite's default), because a language collation may sort a name outside a prefix range.
 """
-from sqlalchemy import false, func, true
+from sqlalchemy import String, false, func, literal, true
 
-from app.core.nik import normalize_number
+from app.core.nik import NUMBER_LENGTH, normalize_number
 from app.extensions import db
 
 __all__ = ["digits_prefix", "name_key", "name_prefix"]
@@ -34,19 +34,12 @@ def name_key(column):
     return expression.collate("C") if _dialect() == "postgresql" else expression
 
 
-def _lower_like_database(text):
-    """``text`` lower-cased the way the database's ``lower()`` does it.
-
-    SQLite's ``lower()`` changes ASCII letters only; PostgreSQL's follows Unicode (UTF-8
-    databases), like Python's ``str.lower``.
-    """
-    if _dialect() == "sqlite":
-        return "".join(char.lower() if char.isascii() else char for char in text)
-    return text.lower()
-
-
 def name_prefix(column, value):
     """SQL condition: ``column`` starts with ``value``, ignoring case.
+
+    The database lower-cases both sides with the same ``lower()``, so a name typed exactly is
+    always found, whatever the database's idea of case is (SQLite changes ASCII letters only,
+    PostgreSQL follows its LC_CTYPE: "İ", a final "Σ").
 
     Args:
         column: a string column with an index on :func:`name_key` of it.
@@ -54,11 +47,12 @@ def name_prefix(column, value):
     Returns:
         a SQLAlchemy condition; ``true()`` for an empty value (like FAB's ``LIKE '%'``).
     """
-    prefix = _lower_like_database((value or "").strip())
-    if not prefix:
+    typed = (value or "").strip()
+    if not typed:
         return true()
     key = name_key(column)
-    return (key >= prefix) & (key < prefix + _LAST_CHARACTER)
+    prefix = func.lower(literal(typed, String))
+    return (key >= prefix) & (key < prefix.concat(_LAST_CHARACTER))
 
 
 def digits_prefix(column, value):
@@ -66,7 +60,7 @@ def digits_prefix(column, value):
 
     ``value`` may be typed with spaces, dots or dashes (``3309 0102``); they are removed as for
     a full number (:func:`app.core.nik.normalize_number`). An empty value matches every row
-    (like FAB's ``LIKE '%'``); a value with other characters matches none.
+    (like FAB's ``LIKE '%'``); a value with other characters, or longer than 16 digits, none.
 
     Returns:
         a SQLAlchemy condition on ``column`` usable with its index.
@@ -74,7 +68,7 @@ def digits_prefix(column, value):
     digits = normalize_number(value or "")
     if not digits:
         return true()
-    if not digits.isdigit() or not digits.isascii():
+    if not digits.isdigit() or not digits.isascii() or len(digits) > NUMBER_LENGTH:
         return false()
     condition = column >= digits
     if digits.strip("9"):  # "3319" -> below "3320"; a prefix of nines has no upper bound
