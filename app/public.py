@@ -40,6 +40,13 @@ def security_headers(response):
     return response
 
 
+def bad_request(exc):
+    """A styled 400 page: a value in the address or form that Balai cannot use."""
+    from app.core.i18n import lazy_gettext as _l
+    return render_template("portal/error.html", code=400, message=_l(
+        "The page address contains a value Balai cannot use. Go back and try again.")), 400
+
+
 def forbidden(exc):
     """A styled 403 page (a logged-in operator without the permission)."""
     from app.core.i18n import lazy_gettext as _l
@@ -91,6 +98,7 @@ def init_public(app):
     app.add_url_rule("/operator/", "operator_home", operator_home)
     app.add_url_rule("/logout/", "operator_logout", operator_logout, methods=["POST"])
     app.before_request(login_lands_on_work)
+    app.register_error_handler(400, bad_request)
     app.register_error_handler(403, forbidden)
     app.register_error_handler(404, not_found)
     app.register_error_handler(413, too_large)

@@ -192,3 +192,38 @@ def test_admin_permissions_come_from_the_database_roles(app, operator):
         assert sm.exist_permission_on_roles("ResidentView", "can_list", role_ids)
         assert not sm.exist_permission_on_roles("ResidentView", "can_fly", role_ids)
         assert not sm.exist_permission_on_roles("NoSuchView", "can_list", role_ids)
+
+
+@pytest.mark.parametrize("query", [
+    "page_ResidentView=abc", "page_ResidentView=1.5", "page_ResidentView=", "page_ResidentView=-1",
+    "psize_ResidentView=x", "psize_ResidentView=-1", "psize_ResidentView=0",
+    "psize_ResidentView=99999999999999999999", "_oc_ResidentView=bogus&_od_ResidentView=asc",
+    "_oc_ResidentView=sex&_od_ResidentView=asc", "_oc_ResidentView=__class__",
+    "_oc_ResidentView=family.area.name", "_oc_ResidentView=name&_od_ResidentView=sideways",
+    "_flt_1_family=3", "_flt_9_birth_date=x", "_flt_0_sex=abc", "_flt_0_sex=", "_flt_0_religion=2.0",
+    "_flt_0_sex=%EF%BC%92",
+])
+def test_unusable_list_arguments_are_a_400_not_a_500(operator, people, query):
+    """FAB answered these with a 500 (or a database error on PostgreSQL): found by the attack review."""
+    response = operator.get("/residentview/list/?" + query)
+    assert response.status_code == 400
+    assert "Kembali dan coba lagi" in response.get_data(as_text=True)  # Indonesian, the default
+
+
+@pytest.mark.parametrize("query", [
+    "page_ResidentView=0", "psize_ResidentView=50", "_oc_ResidentView=birth_date&_od_ResidentView=desc",
+    "_flt_0_sex=2", "_flt_1_sex=1", "_flt_0_family=3319", "_flt_3_name=ika",
+])
+def test_usable_list_arguments_still_work(operator, people, query):
+    assert operator.get("/residentview/list/?" + query).status_code == 200
+
+
+def test_a_related_list_sorts_by_its_own_columns(app, operator, people):
+    """``_oc_FamilyMembersView`` on a family's page is checked against the members list's columns."""
+    from app.residents.models import Family
+    with app.app_context():
+        from app.extensions import db
+        family_id = db.session.scalar(select(Family.id).limit(1))
+    url = f"/familyview/show/{family_id}?_oc_FamilyMembersView=nik&_od_FamilyMembersView=asc"
+    assert operator.get(url).status_code == 200
+    assert operator.get(f"/familyview/show/{family_id}?_oc_FamilyMembersView=kk_number").status_code == 400
