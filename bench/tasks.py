@@ -5,6 +5,7 @@ The environment says which database and instance folder (``DATABASE_URL``, ``BAL
 ``UPLOAD_FOLDER``, ``SECRET_KEY``), exactly as for the gunicorn it benchmarks. Each step prints
 one JSON line starting with ``BENCH_JSON`` as its last line.
 
+    python bench/tasks.py pick --nik A --nik B  # the demo account whose KK has 4 members
     python bench/tasks.py seed --nik NIK        # content for the bench resident and the queues
     python bench/tasks.py pdf-baseline --nik NIK --repeat 10
     python bench/tasks.py sql /layanan-mandiri/profil /residentview/list/ --repeat 5
@@ -254,11 +255,11 @@ def pdf_baseline(nik, repeat, base=None, cookie=None):
 
 # ---------------------------------------------------------------------------------------- sql
 
-def sql_stats(paths, repeat):
+def sql_stats(paths, repeat, nik=None):
     """Per path: SQL statements, SQL ms and in-process ms per request (medians of ``repeat``).
 
     Requests go through Flask's test client (no HTTP, no gunicorn), logged in through the real
-    forms as the first demo resident (portal paths) or ``admin`` (the others); the login page
+    forms as the demo resident ``nik`` (default the first; portal paths) or ``admin`` (the others); the login page
     is requested anonymously. Time is summed between SQLAlchemy's ``before_cursor_execute``
     and ``after_cursor_execute`` events, so it is the database's share of each request.
     """
@@ -272,7 +273,8 @@ def sql_stats(paths, repeat):
     csrf = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
     text = (Path(app.instance_path) / "demo-accounts.txt").read_text()
     password = dict(re.findall(r"username (\S+)\s+password (\S+)", text))["admin"]
-    nik, pin = re.findall(r"NIK (\d{16})\s+PIN (\d{6})", text)[0]
+    accounts = re.findall(r"NIK (\d{16})\s+PIN (\d{6})", text)
+    nik, pin = next((a for a in accounts if a[0] == nik), accounts[0])
     portal, office, anonymous = app.test_client(), app.test_client(), app.test_client()
     token = csrf.search(portal.get("/layanan-mandiri/masuk").get_data(as_text=True)).group(1)
     assert portal.post("/layanan-mandiri/masuk", data={"nik": nik, "pin": pin, "csrf_token": token}).status_code == 302
@@ -350,6 +352,28 @@ def import_rows(residents, seed_value=42):
           "generate_s": generated, "csv_mb": len(data) / 1e6})
 
 
+def pick(niks, members=4):
+    """Print the NIK (of ``niks``) whose KK has ``members`` members, else the closest.
+
+    The bench resident's KK PDF and profile list the family: with a 4-member family at every
+    size, the sizes are compared on the same work (the first demo account's KK had 4 members
+    at 3,000 residents and 5 at 25,000).
+    """
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.residents.models import Resident
+
+    with _app().app_context():
+        sizes = {}
+        for nik in niks:
+            family = db.session.scalar(select(Resident.family_id).where(Resident.nik == nik))
+            sizes[nik] = db.session.scalar(select(func.count(Resident.id)).where(Resident.family_id == family)) \
+                if family is not None else 0
+    chosen = min(niks, key=lambda nik: (abs(sizes[nik] - members), niks.index(nik)))
+    emit({"nik": chosen, "members": sizes[chosen]})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="step", required=True)
@@ -360,8 +384,11 @@ def main():
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--base", help="running Balai, e.g. http://127.0.0.1:8000 (times the endpoint too)")
     p.add_argument("--cookie", help="the portal session cookie for --base")
+    p = sub.add_parser("pick")
+    p.add_argument("--nik", action="append", required=True)
     p = sub.add_parser("sql")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--nik", help="the portal resident (default: the first demo account)")
     p.add_argument("--repeat", type=int, default=5)
     p = sub.add_parser("import")
     p.add_argument("--residents", type=int, default=25_000)
@@ -370,8 +397,10 @@ def main():
         os.environ["SECRET_KEY"] = secrets.token_hex(32)
     if args.step == "seed":
         seed(args.nik)
+    elif args.step == "pick":
+        pick(args.nik)
     elif args.step == "sql":
-        sql_stats(args.paths, args.repeat)
+        sql_stats(args.paths, args.repeat, args.nik)
     elif args.step == "pdf-baseline":
         pdf_baseline(args.nik, args.repeat, args.base, args.cookie)
     else:
