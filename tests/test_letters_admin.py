@@ -12,11 +12,12 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.letters.models import IssuedLetter, LetterRequest, LetterStatus, LetterType, ResidentDocument
 from tests.conftest import (admin_login, csrf_token, make_admin, make_area, make_family, make_resident,
                             make_village)
+from tests.test_query_counts import recorded_statements
 
 PASSWORD = "Rahasia-Balai-1"
 S = LetterStatus
@@ -229,33 +230,17 @@ def test_queue_lists_newest_first_with_labels_and_filters(app, letters_env):
     assert shown("/letterrequestview/list/?_flt_0_resident=zzz") == []
 
 
-def _statements(app, client, url):
-    from app.extensions import db
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return len(statements), response.get_data(as_text=True)
-
-
 def test_queue_is_paginated_in_sql_with_constant_queries(app, letters_env):
     """The queue issues as many SQL statements for 3 requests as for 30 and shows one page of 25."""
     rid = letters_env["resident"]
     for _ in range(3):
         make_request(app, rid, "pengantar_umum", docs=False)
     operator = login_as(app, "Operator")
-    small, _ = _statements(app, operator, "/letterrequestview/list/")
+    small = len(recorded_statements(app, operator, "/letterrequestview/list/"))
     for _ in range(27):
         make_request(app, rid, "pengantar_umum", docs=False)
-    large, body = _statements(app, operator, "/letterrequestview/list/")
+    large = len(recorded_statements(app, operator, "/letterrequestview/list/"))
+    body = operator.get("/letterrequestview/list/").get_data(as_text=True)
     assert small == large
     assert body.count("/letterrequestview/show/") == 25
 

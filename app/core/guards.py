@@ -62,14 +62,14 @@ def _is_number(text):
     return text.isascii() and text.isdigit()
 
 
-def _view_of(endpoint):
-    """The FAB view object serving ``endpoint`` ("ResidentView.list"), or None."""
+def _view_named(name):
+    """The registered FAB view whose class is called ``name`` ("ResidentView"), or None."""
     views = current_app.extensions.get("balai_views_by_name")
     if views is None:
         appbuilder = getattr(current_app, "appbuilder", None)
         views = {type(view).__name__: view for view in getattr(appbuilder, "baseviews", [])}
         current_app.extensions["balai_views_by_name"] = views
-    return views.get(endpoint.split(".", 1)[0])
+    return views.get(name)
 
 
 def _check_list_arguments(endpoint):
@@ -86,12 +86,12 @@ def _check_list_arguments(endpoint):
                 abort(400)
         elif name.startswith("_oc_"):
             # _oc_<View>: a related view's list on a show page has its own arguments.
-            named = _view_of(name[len("_oc_"):] + ".list")
+            named = _view_named(name[len("_oc_"):])
             if named is not None and any(value not in (getattr(named, "order_columns", None) or ())
                                          for value in values):
                 abort(400)
         elif name.startswith("_flt_"):
-            view = view or _view_of(endpoint)
+            view = view or _view_named(endpoint.split(".", 1)[0])
             if view is None:
                 continue
             match = _FILTER_ARG.fullmatch(name)
